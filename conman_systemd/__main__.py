@@ -1,0 +1,3 @@
+from conman_systemd.cli import main
+
+main()

@@ -1,0 +1,24 @@
+"""`conman sandbox [--] CMD...`: boot the distro's systemd in new namespaces and run CMD in it."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def sandbox(command: tuple[str, ...]) -> None:
+    """Boot systemd as PID 1 of new namespaces, run COMMAND in it, then power it off.
+
+    For tests and demos on machines where systemd is not PID 1. `conman sandbox shell` opens a
+    shell. The sandbox has its own /run, /tmp, /var/tmp, /var/lib/conman, /dev and cgroup subtree;
+    all of it is gone when COMMAND ends.
+    """
+    from conman_systemd.sandbox.launcher import run_in_sandbox
+
+    argv = list(command)
+    if argv in ([], ["shell"]):
+        argv = [os.environ.get("SHELL") or "/bin/sh"]
+    raise SystemExit(run_in_sandbox(argv))

@@ -1,0 +1,40 @@
+"""`conman system check` (alias `conman info`): what this machine has and lacks for conman."""
+
+from __future__ import annotations
+
+import click
+
+from conman_systemd.cli import App
+
+
+def _check(app: App) -> None:
+    from conman_systemd.syscheck import system_check
+
+    report = system_check(app.root, app.runroot)
+    width = max(len(k) for k, _ in report.facts) + 1
+    for key, value in report.facts:
+        click.echo(f"{key + ':':<{width}} {value}")
+    for problem in report.problems:
+        click.echo(f"Error: {problem}", err=True)
+    if report.problems:
+        raise SystemExit(1)
+    click.echo("All requirements are met.")
+
+
+@click.group()
+def system() -> None:
+    """Manage and check the host."""
+
+
+@system.command()
+@click.pass_obj
+def check(app: App) -> None:
+    """Check that this machine can run conman containers."""
+    _check(app)
+
+
+@click.command()
+@click.pass_obj
+def info(app: App) -> None:
+    """Same as `conman system check`."""
+    _check(app)

@@ -1,0 +1,98 @@
+"""`conman system check`: what conman needs from this machine, and what is missing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from conman_systemd import runner
+from conman_systemd.cgroups import current_mode
+from conman_systemd.errors import ConmanError
+
+
+@dataclass
+class Report:
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, key: str, value: str) -> None:
+        self.facts.append((key, value))
+
+
+def _pid1() -> str:
+    try:
+        with open("/proc/1/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def check_systemd(report: Report) -> None:
+    pid1 = _pid1()
+    report.add("PID 1", pid1)
+    if pid1 != "systemd":
+        report.problems.append(
+            f"systemd is not PID 1 here (PID 1 is {pid1}); "
+            "conman needs systemd as the supervisor: `conman sandbox -- CMD` boots one"
+        )
+    from conman_systemd.dbus import messages
+    from conman_systemd.dbus.bus import Bus
+
+    try:
+        with Bus() as bus:
+            (version,) = bus.call(messages.manager_version())
+        report.add("systemd", f"{version[1]} (asked over D-Bus)")
+    except ConmanError as e:
+        report.add("systemd", "not reachable")
+        report.problems.append(e.message)
+
+
+def check_cgroups(report: Report) -> None:
+    mode = current_mode()
+    report.add("cgroups", str(mode) if mode else "none")
+    if mode is None:
+        report.problems.append("no cgroup filesystem is mounted at /sys/fs/cgroup")
+
+
+def check_runc(report: Report) -> None:
+    path = runner.find_binary("runc")
+    if path is None:
+        report.add("runc", "not found")
+        report.problems.append("runc is not installed: apt-get install runc")
+        return
+    out = runner.run([path, "--version"], check=False).stdout
+    version = out.split("\n", 1)[0].removeprefix("runc version ").strip() or "unknown"
+    report.add("runc", f"{path} {version}")
+
+
+def check_user(report: Report) -> None:
+    root = os.geteuid() == 0
+    report.add("user", "root" if root else f"uid {os.geteuid()}")
+    if not root:
+        report.problems.append("conman must run as root to manage system containers")
+
+
+def check_dirs(report: Report, root: str, runroot: str) -> None:
+    for label, path in (("state", root), ("runtime", runroot)):
+        if os.path.isdir(path):
+            ok = os.access(path, os.W_OK)
+            report.add(f"{label} dir", f"{path} ({'writable' if ok else 'not writable'})")
+            if not ok:
+                report.problems.append(f"{label} directory {path} is not writable")
+        else:
+            parent = os.path.dirname(path.rstrip("/")) or "/"
+            report.add(f"{label} dir", f"{path} (created on first use)")
+            if not os.access(parent, os.W_OK):
+                report.problems.append(
+                    f"{label} directory {path} cannot be created ({parent} is not writable)"
+                )
+
+
+def system_check(root: str, runroot: str) -> Report:
+    report = Report()
+    check_user(report)
+    check_systemd(report)
+    check_cgroups(report)
+    check_runc(report)
+    check_dirs(report, root, runroot)
+    return report
