@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from conman_systemd import __version__
+from conman_systemd.core.store import Paths
 from conman_systemd.errors import ConmanError
 from conman_systemd.log import debug_enabled, set_debug
 
@@ -21,6 +22,19 @@ COMMANDS = {
     "system": "conman_systemd.cli.system:system",
     "info": "conman_systemd.cli.system:info",
     "sandbox": "conman_systemd.cli.sandbox:sandbox",
+    "run": "conman_systemd.cli.run:run",
+    "create": "conman_systemd.cli.run:create",
+    "start": "conman_systemd.cli.container:start",
+    "stop": "conman_systemd.cli.container:stop",
+    "restart": "conman_systemd.cli.container:restart",
+    "kill": "conman_systemd.cli.container:kill",
+    "rm": "conman_systemd.cli.container:rm",
+    "wait": "conman_systemd.cli.container:wait",
+    "unit": "conman_systemd.cli.container:unit",
+    "ps": "conman_systemd.cli.ps:ps",
+    "inspect": "conman_systemd.cli.ps:inspect",
+    "logs": "conman_systemd.cli.logs:logs",
+    "image": "conman_systemd.cli.image:image",
 }
 
 
@@ -30,6 +44,10 @@ class App:
 
     root: str
     runroot: str
+
+    @property
+    def paths(self) -> Paths:
+        return Paths(self.root, self.runroot)
 
 
 class Failure(click.ClickException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -93,26 +94,30 @@ class Bus:
             return self._wait_job(queue, job, timeout)
 
     def _wait_job(self, queue: Any, job: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
         while True:
-            while queue:
-                _id, path, _unit, result = queue.popleft().body
-                if path == job:
-                    debug(f"dbus: job {job} result={result}")
-                    return str(result)
-            try:
-                self.conn.recv_until_filtered(queue, timeout=timeout)
-            except TimeoutError:
-                raise ConmanError(f"systemd job {job} did not finish in {timeout:.0f} s") from None
+            # recv_until_filtered hands back the message it took off the queue.
+            msg = queue.popleft() if queue else self._recv(queue, deadline, job)
+            _id, path, _unit, result = msg.body
+            if path == job:
+                debug(f"dbus: job {job} result={result}")
+                return str(result)
 
-    def wait_signal(self, rule: MatchRule, until: Callable[[], bool], timeout: float | None) -> None:
-        """Wait until until() holds, re-checking whenever a signal matching rule arrives."""
+    def _recv(self, queue: Any, deadline: float, job: str) -> Message:
+        try:
+            return self.conn.recv_until_filtered(queue, timeout=max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
+            raise ConmanError(f"systemd job {job} did not finish in time") from None
+
+    def wait_signal(self, rule: MatchRule, until: Callable[[], bool], poll: float) -> None:
+        """Wait until until() holds: checked when a signal matching rule arrives, and every poll s."""
         self.add_match(rule)
         with self.conn.filter(rule, bufsize=100) as queue:
             while not until():
                 try:
-                    self.conn.recv_until_filtered(queue, timeout=timeout)
+                    self.conn.recv_until_filtered(queue, timeout=poll)
                 except TimeoutError:
-                    raise ConmanError(f"timed out after {timeout} s") from None
+                    pass
                 queue.clear()
 
 

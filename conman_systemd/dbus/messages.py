@@ -70,21 +70,20 @@ def reset_failed_unit(unit: str) -> Message:
     return new_method_call(MANAGER, "ResetFailedUnit", "s", (unit,))
 
 
+def list_units_by_names(names: list[str]) -> Message:
+    return new_method_call(MANAGER, "ListUnitsByNames", "as", (names,))
+
+
 def list_units_by_patterns(states: list[str], patterns: list[str]) -> Message:
     return new_method_call(MANAGER, "ListUnitsByPatterns", "asas", (states, patterns))
 
 
+# No sender= in the rules: jeepney also matches them locally, against the sender's unique name.
 def job_removed_rule() -> MatchRule:
-    return MatchRule(
-        type="signal", sender=SYSTEMD, interface=MANAGER_IFACE, member="JobRemoved", path=MANAGER.object_path
-    )
+    return MatchRule(type="signal", interface=MANAGER_IFACE, member="JobRemoved", path=MANAGER.object_path)
 
 
 def unit_properties_changed_rule(unit: str) -> MatchRule:
     return MatchRule(
-        type="signal",
-        sender=SYSTEMD,
-        interface=PROPERTIES_IFACE,
-        member="PropertiesChanged",
-        path=unit_path(unit),
+        type="signal", interface=PROPERTIES_IFACE, member="PropertiesChanged", path=unit_path(unit)
     )

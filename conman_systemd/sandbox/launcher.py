@@ -119,6 +119,11 @@ class Sandbox:
                 hint=f"its console said:\n{console}" if console else None,
             )
         self.pid1 = pid
+        # unshare itself stays in the sandbox's root cgroup, invisible to its systemd, which then
+        # fails to migrate it ("Input/output error"): move it back to where the launcher is.
+        assert self._proc is not None
+        for h in current_hierarchies():
+            cgroup_tree.enter([h.own_dir], self._proc.pid)
         debug(f"sandbox {self.name} is up: PID 1 is host pid {pid}")
 
     def _start(self, mode: CgroupMode, notify: NotifySocket) -> None:

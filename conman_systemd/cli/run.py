@@ -1,0 +1,139 @@
+"""`conman run` and `conman create`."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from conman_systemd.cli import App
+from conman_systemd.cli.common import require_root, session
+from conman_systemd.core.create import RunOptions, build_spec
+from conman_systemd.core.images import ImageStore
+from conman_systemd.core.lifecycle import Lifecycle
+from conman_systemd.core.spec import ContainerSpec
+from conman_systemd.errors import ConmanError
+
+_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--name", help="Container name, unique: [a-zA-Z0-9][a-zA-Z0-9_.-]*."),
+    click.option("--rm", is_flag=True, help="Remove the container when it exits."),
+    click.option("-e", "--env", multiple=True, help="Set an environment variable (K=V, or K from here)."),
+    click.option("--env-file", "env_files", multiple=True, help="Read environment variables from a file."),
+    click.option("-w", "--workdir", help="Working directory inside the container."),
+    click.option("-u", "--user", help="UID[:GID] or names from the image."),
+    click.option("--hostname", help="Container host name (default: the short ID)."),
+    click.option("-v", "--volume", "volumes", multiple=True, help="Bind mount SRC:DST[:ro|rw]."),
+    click.option("--read-only", is_flag=True, help="Mount the container's root file system read-only."),
+    click.option("--entrypoint", help="Override the image's entrypoint."),
+    click.option("--stop-signal", default="SIGTERM", show_default=True, help="Stop signal."),
+    click.option("--stop-timeout", type=int, default=10, show_default=True,
+                 help="Seconds to wait after the stop signal before SIGKILL."),
+    click.option("--label", "labels", multiple=True, help="Set a label K=V."),
+    click.option("--network", default="host", show_default=True, help="host or none."),
+    click.option("--restart", default="no", show_default=True, help="no|on-failure[:N]|always."),
+    click.argument("image"),
+    click.argument("command", nargs=-1, type=click.UNPROCESSED),
+]  # fmt: skip
+
+
+def container_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_OPTIONS):
+        f = option(f)
+    return f
+
+
+def _spec(app: App, detach: bool, kw: dict[str, Any]) -> ContainerSpec:
+    return build_spec(RunOptions(detach=detach, **kw), ImageStore(app.paths))
+
+
+def _dry_run(app: App, spec: ContainerSpec) -> None:
+    from conman_systemd.core import oci, unit
+
+    click.echo("# unit properties")
+    click.echo(unit.render(unit.properties(spec, app.paths)))
+    click.echo("# OCI config")
+    config = oci.config(spec, app.paths.rootfs(spec.id), "<the unit's cgroup>/container")
+    click.echo(json.dumps(config, indent=2))
+
+
+_SETTINGS = {"allow_interspersed_args": False}
+
+
+@click.command(context_settings=_SETTINGS)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container ID.")
+@click.option("--dry-run", is_flag=True, help="Print the unit properties and OCI config; run nothing.")
+@container_options
+@click.pass_obj
+def run(app: App, /, detach: bool, dry_run: bool, **kw: Any) -> None:
+    """Run a command in a new container, as the transient unit conman-<id>.service."""
+    if not dry_run:
+        require_root()
+    spec = _spec(app, detach, kw)
+    if dry_run:
+        _dry_run(app, spec)
+        return
+    with session(app) as lc:
+        lc.store.create(spec)
+        try:
+            lc.start(spec)
+        except (ConmanError, KeyboardInterrupt):
+            lc.remove(spec, force=True)  # a container that never ran leaves nothing behind
+            raise
+        if detach:
+            click.echo(spec.id)
+            return
+        code = attach_until_exit(lc, spec)
+        if kw["rm"]:
+            lc.remove(spec, force=True)
+    raise SystemExit(code)
+
+
+def attach_until_exit(lc: Lifecycle, spec: ContainerSpec, after_cursor: str | None = None) -> int:
+    """Stream the container's output until it exits; SIGINT or SIGTERM stop it. Its exit code."""
+    from conman_systemd.core import logs
+    from conman_systemd.dbus import messages
+
+    interrupted: list[int] = []
+    stop_sent: list[bool] = []
+
+    def note(signum: int, _frame: object) -> None:
+        interrupted.append(signum)
+
+    old = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def exited() -> None:
+        def check() -> bool:
+            if interrupted and not stop_sent:
+                stop_sent.append(True)
+                lc.bus.call(messages.stop_unit(spec.unit))  # the wait below sees it through
+            return not lc.facts(spec).container_state(ever_started=True).is_running
+
+        lc.bus.wait_signal(messages.unit_properties_changed_rule(spec.unit), check, poll=0.25)
+
+    try:
+        logs.follow_until(spec.unit, logs.Printer(), exited, after_cursor=after_cursor)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    code = lc.exit_code(spec)
+    if code is None:
+        raise ConmanError(
+            f"the exit status of container {spec.name} was not recorded",
+            hint=f"see `journalctl -u {spec.unit}`",
+        )
+    return code
+
+
+@click.command(context_settings=_SETTINGS)
+@container_options
+@click.pass_obj
+def create(app: App, /, **kw: Any) -> None:
+    """Create a container without starting it; prints its ID."""
+    require_root()
+    spec = _spec(app, False, kw)
+    with session(app) as lc:
+        lc.store.create(spec)
+    click.echo(spec.id)

@@ -1,0 +1,92 @@
+"""The OCI runtime config (config.json) runc gets for a container. Stdlib only: the shim writes it.
+
+Defaults follow `runc spec` and docker: the default capability set, masked and read-only /proc
+paths, private namespaces. The cgroup path is the unit's own cgroup plus /container (facts.md:
+runc's default path lies outside the unit, where neither journald attribution, `systemctl stop`
+nor the unit's limits reach).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conman_systemd.core.spec import ContainerSpec, Network
+
+# docker's default capabilities.
+CAPABILITIES = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]  # fmt: skip
+MASKED_PATHS = [
+    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+]  # fmt: skip
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
+    mounts: list[dict[str, Any]] = [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+         "options": ["nosuid", "noexec", "nodev", "ro"]},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+    ]  # fmt: skip
+    if spec.network is Network.HOST:
+        for path in ("/etc/resolv.conf", "/etc/hosts"):
+            mounts.append({"destination": path, "type": "bind", "source": path, "options": ["rbind", "ro"]})
+    for v in spec.volumes:
+        options = ["rbind", "ro" if v.read_only else "rw"]
+        mounts.append({"destination": v.destination, "type": "bind", "source": v.source, "options": options})
+    return mounts
+
+
+def _env(spec: ContainerSpec) -> list[str]:
+    env = {} if any(e.startswith("PATH=") for e in spec.env) else {"PATH": DEFAULT_PATH[5:]}
+    env["HOSTNAME"] = spec.hostname
+    if spec.tty:
+        env["TERM"] = "xterm"
+    for item in spec.env:
+        key, _, value = item.partition("=")
+        env[key] = value
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+def config(spec: ContainerSpec, rootfs: str, cgroups_path: str) -> dict[str, Any]:
+    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+    if spec.network is Network.NONE:
+        namespaces.append({"type": "network"})
+    caps = list(CAPABILITIES)
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": spec.tty,
+            "user": {"uid": spec.uid, "gid": spec.gid, "additionalGids": list(spec.additional_gids)},
+            "args": list(spec.command),
+            "env": _env(spec),
+            "cwd": spec.workdir,
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "noNewPrivileges": False,
+        },
+        "root": {"path": rootfs, "readonly": spec.read_only},
+        "hostname": spec.hostname,
+        "mounts": _mounts(spec),
+        "linux": {
+            "cgroupsPath": cgroups_path,
+            "namespaces": namespaces,
+            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "maskedPaths": MASKED_PATHS,
+            "readonlyPaths": READONLY_PATHS,
+        },
+        "annotations": {"io.conman.name": spec.name, "io.conman.image": spec.image},
+    }

@@ -1,0 +1,161 @@
+"""Turn the user's option values into typed spec fields; every bad value is one clear ConmanError."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterable, Mapping
+
+from conman_systemd.core.spec import Network, RestartPolicy, Volume
+from conman_systemd.errors import ConmanError
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+ENV_NAME_RE = re.compile(r"^[^=\s]+$")
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise ConmanError(f'invalid container name "{name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*')
+    return name
+
+
+def parse_signal(text: str) -> int:
+    value = text.strip().upper()
+    if value.isdigit() and 1 <= int(value) <= signal.SIGRTMAX:
+        return int(value)
+    name = value if value.startswith("SIG") else f"SIG{value}"
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise ConmanError(
+            f'invalid signal "{text}": use a name such as SIGTERM or a number from 1 to 64'
+        ) from None
+
+
+def parse_stop_timeout(value: int) -> int:
+    if value < 0:
+        raise ConmanError(f"invalid stop timeout {value}: it must be 0 or more seconds")
+    return value
+
+
+def _env_item(item: str, environ: Mapping[str, str], where: str) -> str | None:
+    key, eq, _ = item.partition("=")
+    if not ENV_NAME_RE.match(key):
+        raise ConmanError(
+            f'invalid environment variable "{item}"{where}: the name must be non-empty, '
+            "without spaces or '='"
+        )
+    if eq:
+        return item
+    # docker: `-e NAME` takes NAME's value from conman's own environment, or nothing.
+    return f"{key}={environ[key]}" if key in environ else None
+
+
+def parse_env(items: Iterable[str], env_files: Iterable[str], environ: Mapping[str, str]) -> list[str]:
+    out: list[str] = []
+    for path in env_files:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            raise ConmanError(f'cannot read env file "{path}": {e.strerror}') from None
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                if (got := _env_item(line, environ, f" in {path} line {number}")) is not None:
+                    out.append(got)
+    for item in items:
+        if (got := _env_item(item, environ, "")) is not None:
+            out.append(got)
+    return out
+
+
+def parse_volume(text: str) -> Volume:
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise ConmanError(f'invalid volume "{text}": use SOURCE:DESTINATION[:ro|rw]')
+    source, destination = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else "rw"
+    if not os.path.isabs(source):
+        raise ConmanError(f'invalid volume "{text}": the source must be an absolute path on the host')
+    if not os.path.exists(source):
+        raise ConmanError(f'invalid volume "{text}": the source {source} does not exist')
+    if not os.path.isabs(destination):
+        raise ConmanError(f'invalid volume "{text}": the destination must be an absolute path')
+    if mode not in ("ro", "rw"):
+        raise ConmanError(f'invalid volume "{text}": the mode must be ro or rw, not "{mode}"')
+    return Volume(os.path.normpath(source), os.path.normpath(destination), mode == "ro")
+
+
+def _lookup(path: str, name: str) -> list[str] | None:
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if fields and fields[0] == name:
+                    return fields
+    except OSError:
+        return None
+    return None
+
+
+def parse_user(text: str, rootfs: str) -> tuple[int, int]:
+    """UID[:GID] or names from the image's /etc/passwd and /etc/group."""
+    user, _, group = text.partition(":")
+    bad = f'invalid user "{text}"'
+    if not user:
+        raise ConmanError(f"{bad}: use UID[:GID] or a user name of the image")
+    if user.isdigit():
+        uid, gid = int(user), 0
+    else:
+        entry = _lookup(os.path.join(rootfs, "etc/passwd"), user)
+        if entry is None or len(entry) < 4 or not entry[2].isdigit() or not entry[3].isdigit():
+            raise ConmanError(f"{bad}: no user {user} in the image's /etc/passwd")
+        uid, gid = int(entry[2]), int(entry[3])
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            g = _lookup(os.path.join(rootfs, "etc/group"), group)
+            if g is None or len(g) < 3 or not g[2].isdigit():
+                raise ConmanError(f"{bad}: no group {group} in the image's /etc/group")
+            gid = int(g[2])
+    if uid > 0xFFFFFFFE or gid > 0xFFFFFFFE:
+        raise ConmanError(f"{bad}: ids must be below 4294967295")
+    return uid, gid
+
+
+def parse_restart(text: str) -> tuple[RestartPolicy, int]:
+    policy, _, count = text.partition(":")
+    try:
+        parsed = RestartPolicy(policy)
+    except ValueError:
+        parsed = None
+    if parsed is None or (count and (parsed is not RestartPolicy.ON_FAILURE or not count.isdigit())):
+        raise ConmanError(
+            f'invalid restart policy "{text}": use no, on-failure[:N], always or unless-stopped'
+        )
+    return parsed, int(count or 0)
+
+
+def parse_network(text: str) -> Network:
+    try:
+        return Network(text)
+    except ValueError:
+        raise ConmanError(f'invalid network "{text}": use host or none') from None
+
+
+def parse_labels(items: Iterable[str]) -> dict[str, str]:
+    labels = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not key:
+            raise ConmanError(f'invalid label "{item}": use KEY=VALUE')
+        labels[key] = value
+    return labels
+
+
+def parse_workdir(text: str) -> str:
+    if not os.path.isabs(text):
+        raise ConmanError(f'invalid working directory "{text}": it must be an absolute path')
+    return os.path.normpath(text)

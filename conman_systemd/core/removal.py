@@ -1,0 +1,30 @@
+"""Removing what a container left: used by the unit's clean-up, `conman rm` and crash recovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from conman_systemd import runner
+from conman_systemd.core import mounts
+from conman_systemd.core.store import Paths
+
+
+def release(paths: Paths, cid: str) -> None:
+    """Everything of one run but its records: runc's state, the rootfs mount, the runtime dir."""
+    if os.path.isdir(os.path.join(paths.runc_root, cid)):
+        runner.run(["runc", "--root", paths.runc_root, "delete", "--force", cid], check=False)
+    mounts.umount(paths.rootfs(cid))
+    shutil.rmtree(paths.run_dir(cid), ignore_errors=True)
+
+
+def remove_state(paths: Paths, cid: str, name: str) -> None:
+    """Everything of the container: its run, its records, its writable layer and its name."""
+    release(paths, cid)
+    link = paths.name_link(name)
+    try:
+        if os.readlink(link) == cid:
+            os.unlink(link)
+    except OSError:
+        pass
+    shutil.rmtree(paths.container(cid), ignore_errors=True)
