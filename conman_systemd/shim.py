@@ -63,8 +63,12 @@ def runc_error_code(text: str) -> int:
 
 
 def prepare_bundle(paths: Paths, spec: ContainerSpec) -> None:
-    for d in (paths.upper(spec.id), paths.work(spec.id), paths.rootfs(spec.id), paths.runc_root):
+    for d in (paths.work(spec.id), paths.rootfs(spec.id), paths.runc_root):
         os.makedirs(d, mode=0o700, exist_ok=True)
+    # The overlay's root directory takes the upper dir's mode: 0755, or a non-root user cannot
+    # even resolve paths in its own container. (The container's state dir above it is 0700.)
+    os.makedirs(paths.upper(spec.id), mode=0o755, exist_ok=True)
+
     mounts.umount(paths.rootfs(spec.id))  # a restart after a crash finds the old mount
     mounts.mount_overlay(spec.rootfs, paths.upper(spec.id), paths.work(spec.id), paths.rootfs(spec.id))
     config = oci.config(spec, paths.rootfs(spec.id), place_cgroups(paths, spec))
@@ -182,18 +186,30 @@ def _exit_code_from_env() -> int | None:
 
 
 def cleanup(paths: Paths, spec: ContainerSpec) -> int:
+    result = os.environ.get("SERVICE_RESULT", "")
     write_record(
-        paths,
-        spec.id,
-        "exit",
-        finished_at=time.time(),
-        exit_code=_exit_code_from_env(),
-        result=os.environ.get("SERVICE_RESULT", ""),
+        paths, spec.id, "exit", finished_at=time.time(), exit_code=_exit_code_from_env(), result=result
     )
     release(paths, spec.id)
+    if spec.restart_max and result != "success":
+        _end_restarts_after(spec, spec.restart_max)
     if spec.remove_on_exit:
         remove_state(paths, spec.id, spec.name)
     return 0
+
+
+def _end_restarts_after(spec: ContainerSpec, limit: int) -> None:
+    """on-failure:N. systemd's start limit would count the refused start as a restart too
+    (NRestarts = N+1); a stop job queued now, while the unit is in stop-post, ends it with
+    NRestarts = N: systemd never restarts a unit someone asked to stop."""
+    from conman_systemd.dbus import messages
+    from conman_systemd.dbus.bus import Bus
+
+    with Bus() as bus:
+        (restarts,) = bus.call(messages.get_property(messages.unit_path(spec.unit), messages.SERVICE_IFACE,
+                                                     "NRestarts"))  # fmt: skip
+        if int(restarts[1]) >= limit:
+            bus.call(messages.stop_unit(spec.unit))
 
 
 VERBS = {"start": start, "stop": stop, "cleanup": cleanup}

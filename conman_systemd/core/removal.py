@@ -6,8 +6,11 @@ import os
 import shutil
 
 from conman_systemd import runner
+from conman_systemd.cgroups import current_hierarchies
 from conman_systemd.core import mounts
 from conman_systemd.core.store import Paths
+
+UNIT_SLICE = "conman.slice"  # every container's unit lives in it
 
 
 def release(paths: Paths, cid: str) -> None:
@@ -16,6 +19,19 @@ def release(paths: Paths, cid: str) -> None:
         runner.run(["runc", "--root", paths.runc_root, "delete", "--force", cid], check=False)
     mounts.umount(paths.rootfs(cid))
     shutil.rmtree(paths.run_dir(cid), ignore_errors=True)
+    remove_unmanaged_cgroups(f"/{UNIT_SLICE}/conman-{cid}.service")
+
+
+def remove_unmanaged_cgroups(unit_cgroup: str) -> None:
+    """runc made <unit>/container in every v1 hierarchy, also in those systemd does not manage
+    (freezer, cpuset...): there nobody else removes the unit's directory. Busy ones stay."""
+    for h in current_hierarchies():
+        base = os.path.join(h.mountpoint, unit_cgroup.lstrip("/"))
+        for d in (os.path.join(base, "container"), base):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 def remove_state(paths: Paths, cid: str, name: str) -> None:

@@ -13,6 +13,7 @@ import signal
 import sys
 from typing import Any
 
+from conman_systemd.core.removal import UNIT_SLICE
 from conman_systemd.core.spec import ContainerSpec, RestartPolicy
 from conman_systemd.core.store import Paths
 
@@ -38,7 +39,6 @@ SIGNATURES = {
     "RestartForceExitStatus": "(aiai)",
     "Restart": "s",
     "RestartUSec": "t",
-    "StartLimitBurst": "u",
     "StartLimitIntervalUSec": "t",
     "LogRateLimitIntervalUSec": "t",
     "CollectMode": "s",
@@ -87,7 +87,8 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         ("SuccessExitStatus", ([128 + stop, 128 + signal.SIGKILL], sorted({stop, signal.SIGKILL}))),
         # Container output is data, not chatter: no journald rate limit (lost lines, podman#18501).
         ("LogRateLimitIntervalUSec", 0),
-        ("Slice", "conman.slice"),
+        # One slice for all containers: an administrator can bound them all at once.
+        ("Slice", UNIT_SLICE),
         ("Environment", [f"CONMAN_CONTAINER_ID={spec.id}", f"CONMAN_CONTAINER_NAME={spec.name}"]),
     ]
     props += _restart(spec)
@@ -108,11 +109,8 @@ def _restart(spec: ContainerSpec) -> list[tuple[str, Any]]:
         # for must still restart the container.
         ("RestartForceExitStatus", ([], [int(signal.SIGKILL)])),
     ]
-    if spec.restart_max:
-        # on-failure:N: the initial start plus N restarts, then systemd's start limit fails the unit.
-        props += [("StartLimitBurst", spec.restart_max + 1), ("StartLimitIntervalUSec", 2**63 - 1)]
-    else:
-        props.append(("StartLimitIntervalUSec", 0))  # restart for ever, as docker's policies do
+    # Restart for ever, as docker's policies do; on-failure:N is ended by the clean-up (conman-shim).
+    props.append(("StartLimitIntervalUSec", 0))
     return props
 
 

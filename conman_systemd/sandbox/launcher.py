@@ -65,6 +65,7 @@ class Sandbox:
         self._dirs: list[str] = []
         self._proc: subprocess.Popen[bytes] | None = None
         self._console: collections.deque[str] = collections.deque(maxlen=200)
+        self._reader: threading.Thread | None = None
 
     # -- boot and power off
 
@@ -162,7 +163,8 @@ class Sandbox:
             stderr=subprocess.STDOUT,
             preexec_fn=enter_sandbox_cgroups,  # noqa: PLW1509 (the console thread starts after)
         )
-        threading.Thread(target=self._read_console, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_console, daemon=True)
+        self._reader.start()
 
     def _read_console(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
@@ -182,6 +184,10 @@ class Sandbox:
                 # unshare --kill-child: killing it kills PID 1 and so the whole pid namespace.
                 proc.kill()
                 proc.wait()
+            if self._reader is not None:
+                self._reader.join(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
         left = cgroup_tree.remove(self._dirs)
         self._dirs = []
         if left:

@@ -1,0 +1,66 @@
+"""Fixtures for container tests: a busybox image, and a check that a test left nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import System
+
+
+class Conman:
+    """Runs `conman ...` where systemd is (inside the session's sandbox, or on the host)."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return self.system.run(["conman", *args], input=input, timeout=timeout)
+
+    def ok(self, *args: str, timeout: float = 120) -> str:
+        proc = self(*args, timeout=timeout)
+        assert proc.returncode == 0, (
+            f"conman {' '.join(args)}: rc={proc.returncode}\n{proc.stdout}{proc.stderr}"
+        )
+        return proc.stdout
+
+    def sh(self, script: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return self.system.run(["sh", "-c", script], timeout=timeout)
+
+    def leftovers(self) -> str:
+        """Units, runc state, mounts, cgroups and state dirs of conman containers, one per line."""
+        script = r"""
+systemctl list-units --all --plain --no-legend 'conman-*.service' | awk '{print "unit " $1}'
+ls /run/conman/runc 2>/dev/null | sed 's/^/runc /'
+awk '$2 ~ "^/run/conman/" {print "mount " $2}' /proc/mounts
+find /sys/fs/cgroup -path '*conman.slice/conman-*' -maxdepth 4 -type d 2>/dev/null | sed 's/^/cgroup /'
+ls /var/lib/conman/containers 2>/dev/null | sed 's/^/state /'
+ls /var/lib/conman/names 2>/dev/null | sed 's/^/name /'
+ls /run/conman 2>/dev/null | grep -v '^runc$' | sed 's/^/runtime /'
+"""
+        return self.sh(script).stdout
+
+
+@pytest.fixture(scope="session")
+def conman(system: System) -> Conman:
+    c = Conman(system)
+    c.ok("image", "import", "busybox")
+    return c
+
+
+@pytest.fixture
+def clean(conman: Conman) -> Iterator[Conman]:
+    """The test starts from nothing and must leave nothing (after removing what it made)."""
+    ids = conman.ok("ps", "-aq").split()
+    if ids:
+        conman("rm", "-f", *ids)
+    assert conman.leftovers() == ""
+    yield conman
+    ids = conman.ok("ps", "-aq").split()
+    if ids:
+        conman.ok("rm", "-f", *ids)
+    assert conman.leftovers() == ""
