@@ -102,7 +102,7 @@ def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
 def _runc_failure(paths: Paths, spec: ContainerSpec, code: int) -> ConmanError:
     message = _last_runc_error(_runc_log(paths, spec.id))
     return ConmanError(
-        f"runc: {message or f'create failed with exit status {code}'}", exit_code=runc_error_code(message)
+        message or f"runc create failed with exit status {code}", exit_code=runc_error_code(message)
     )
 
 

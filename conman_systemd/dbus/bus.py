@@ -32,10 +32,10 @@ class BusError(ConmanError):
 def _unreachable(error: Exception) -> ConmanError:
     if os.geteuid() != 0:
         return ConmanError("conman must run as root to manage system containers", hint="run it with sudo")
+    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={SYSTEM_BUS}")
+    why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     return ConmanError(
-        f"systemd is not reachable on the system bus ({SYSTEM_BUS}: {error.strerror or error})"
-        if isinstance(error, OSError)
-        else f"systemd is not reachable on the system bus: {error}",
+        f"systemd is not reachable on the system bus ({address}: {why})",
         hint="is systemd PID 1 here? `conman sandbox -- CMD` boots one for tests and demos",
     )
 

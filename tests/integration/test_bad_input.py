@@ -1,0 +1,122 @@
+"""Every bad input: one line (plus a hint) on stderr, its exit code, and nothing left behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Conman
+
+pytestmark = pytest.mark.systemd
+
+NO_CONTAINER = "Error: no such container: nosuch\nHint: list containers with `conman ps -a`\n"
+ALLOWED = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+
+CASES = [
+    (["run", "nosuch:1", "true"], "Error: no such image: nosuch:1\n"
+     "Hint: list images with `conman image ls`, or build one with `conman image import busybox`\n"),
+    (["run", "--name", "a b", "busybox", "true"], f'Error: invalid container name "a b": names must match {ALLOWED}\n'),
+    (["run", "-v", "/nonexistent:/x", "busybox", "true"],
+     'Error: invalid volume "/nonexistent:/x": the source /nonexistent does not exist\n'),
+    (["run", "-v", "rel:/x", "busybox", "true"],
+     'Error: invalid volume "rel:/x": the source must be an absolute path on the host\n'),
+    (["run", "-v", "/var:x", "busybox", "true"], 'Error: invalid volume "/var:x": the destination must be an absolute path\n'),
+    (["run", "-v", "/var:/x:rx", "busybox", "true"], 'Error: invalid volume "/var:/x:rx": the mode must be ro or rw, not "rx"\n'),
+    (["run", "-v", "/var", "busybox", "true"], 'Error: invalid volume "/var": use SOURCE:DESTINATION[:ro|rw]\n'),
+    (["run", "-e", "=x", "busybox", "true"],
+     "Error: invalid environment variable \"=x\": the name must be non-empty, without spaces or '='\n"),
+    (["run", "--env-file", "/nonexistent", "busybox", "true"],
+     'Error: cannot read env file "/nonexistent": No such file or directory\n'),
+    (["run", "-u", "nobodyx", "busybox", "true"], "Error: invalid user \"nobodyx\": no user nobodyx in the image's /etc/passwd\n"),
+    (["run", "-u", "0:wheelx", "busybox", "true"], "Error: invalid user \"0:wheelx\": no group wheelx in the image's /etc/group\n"),
+    (["run", "--stop-signal", "FOO", "busybox", "true"],
+     'Error: invalid signal "FOO": use a name such as SIGTERM or a number from 1 to 64\n'),
+    (["run", "--stop-timeout", "-1", "busybox", "true"], "Error: invalid stop timeout -1: it must be 0 or more seconds\n"),
+    (["run", "--restart", "sometimes", "busybox", "true"],
+     'Error: invalid restart policy "sometimes": use no, on-failure[:N], always or unless-stopped\n'),
+    (["run", "--network", "bridge", "busybox", "true"], 'Error: invalid network "bridge": use host or none\n'),
+    (["run", "--rm", "--restart", "always", "busybox", "true"],
+     "Error: --rm and --restart cannot be used together\nHint: a restarted container is never removed\n"),
+    (["run", "-w", "relative", "busybox", "true"], 'Error: invalid working directory "relative": it must be an absolute path\n'),
+    (["stop", "nosuch"], NO_CONTAINER),
+    (["start", "nosuch"], NO_CONTAINER),
+    (["rm", "nosuch"], NO_CONTAINER),
+    (["kill", "nosuch"], NO_CONTAINER),
+    (["wait", "nosuch"], NO_CONTAINER),
+    (["logs", "nosuch"], NO_CONTAINER),
+    (["inspect", "nosuch"], NO_CONTAINER),
+    (["unit", "nosuch"], NO_CONTAINER),
+    (["kill", "-s", "FOO", "nosuch"], 'Error: invalid signal "FOO": use a name such as SIGTERM or a number from 1 to 64\n'),
+    (["stop", "-t", "-3", "nosuch"], "Error: invalid stop timeout -3: it must be 0 or more seconds\n"),
+    (["image", "import", "foo"], "Error: no SOURCE given for foo:latest\n"
+     "Hint: give a rootfs tarball or directory; only `busybox` is built without one\n"),
+    (["image", "import", "foo", "/nonexistent.tar"], "Error: cannot import /nonexistent.tar: no such file or directory\n"
+     "Hint: SOURCE is a rootfs tarball (.tar, .tar.gz) or a directory\n"),
+    (["image", "import", "Bad Name", "/var"], 'Error: invalid image name "Bad Name": use NAME[:TAG] in lower case\n'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input_is_one_clear_line_and_leaves_nothing(
+    clean: Conman, args: list[str], message: str
+) -> None:
+    proc = clean(*args)
+    assert (proc.returncode, proc.stderr) == (125, message)
+    assert proc.stdout == ""
+    assert clean.leftovers() == ""
+
+
+def test_a_bad_flag_value_is_a_usage_error_with_code_125(clean: Conman) -> None:
+    proc = clean("run", "--stop-timeout", "abc", "busybox", "true")
+    assert proc.returncode == 125
+    assert "Error: Invalid value for '--stop-timeout': 'abc' is not a valid integer." in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "message"),
+    [
+        ("nosuch", 127, 'exec: "nosuch": executable file not found in $PATH'),
+        ("/etc/passwd", 126, 'exec: "/etc/passwd": permission denied'),
+    ],
+)
+def test_a_command_that_cannot_run_gets_runcs_text_and_docker_codes(
+    clean: Conman, command: str, code: int, message: str
+) -> None:
+    for detach in ([], ["-d"]):
+        proc = clean("run", *detach, "busybox", command)
+        assert proc.returncode == code
+        assert proc.stderr == f"Error: runc create failed: unable to start container process: {message}\n"
+        assert clean.leftovers() == ""
+
+
+def test_a_taken_name_is_refused(clean: Conman) -> None:
+    cid = clean.ok("create", "--name", "taken", "busybox", "true").strip()
+    proc = clean("run", "--name", "taken", "busybox", "true")
+    assert proc.returncode == 125
+    assert proc.stderr == (f'Error: the container name "taken" is already in use by container {cid[:12]}\n'
+                           "Hint: remove that container or choose another name\n")  # fmt: skip
+    assert clean.ok("ps", "-aq") == cid[:12] + "\n"
+
+
+def test_an_image_in_use_is_not_removed(clean: Conman) -> None:
+    clean.ok("create", "--name", "user", "busybox", "true")
+    proc = clean("image", "rm", "busybox")
+    assert (proc.returncode, proc.stderr) == (
+        125, "Error: image busybox:latest is in use by container user\nHint: remove the container first\n")  # fmt: skip
+
+
+def test_systemd_unreachable(clean: Conman) -> None:
+    proc = clean.system.run(
+        ["env", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent", "conman", "run", "busybox", "true"]
+    )
+    assert proc.returncode == 125
+    assert proc.stderr == (
+        "Error: systemd is not reachable on the system bus (unix:path=/nonexistent: No such file or directory)\n"
+        "Hint: is systemd PID 1 here? `conman sandbox -- CMD` boots one for tests and demos\n"
+    )
+    assert clean.leftovers() == ""
+
+
+def test_kill_of_a_stopped_container(clean: Conman) -> None:
+    clean.ok("create", "--name", "idle", "busybox", "true")
+    proc = clean("kill", "idle")
+    assert (proc.returncode, proc.stderr) == (125, "Error: container idle is not running\n")

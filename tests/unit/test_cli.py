@@ -1,0 +1,87 @@
+"""The CLI in-process: version, errors for non-root users, --dry-run (no root, no systemd)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conman_systemd.cli.logs import journal_time
+from conman_systemd.core.images import build_busybox
+from conman_systemd.core.logs import parse
+
+NOT_ROOT = "Error: conman must run as root to manage system containers\nHint: run it with sudo\n"
+
+
+def conman(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conman_systemd", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)  # fmt: skip
+
+
+def test_version() -> None:
+    assert conman("--version").stdout == "conman, version 0.1.0\n"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    proc = conman("frobnicate")
+    assert proc.returncode == 125
+    assert "Error: No such command 'frobnicate'." in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["ps"], ["run", "busybox", "true"], ["rm", "x"], ["image", "ls"], ["sandbox", "true"]]
+)
+def test_non_root_users_are_refused(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from conman_systemd import cli
+    from conman_systemd.errors import ConmanError
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    result = CliRunner().invoke(cli.cli, args, standalone_mode=False)
+    assert isinstance(result.exception, ConmanError)
+    message = result.exception.message
+    assert message in (
+        "conman must run as root to manage system containers",
+        "conman sandbox must run as root",
+    )
+    assert result.exception.exit_code == 125
+
+
+def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
+    image = tmp_path / "images" / ("c" * 64)
+    build_busybox(os.fspath(image / "rootfs"))
+    (image / "image.json").write_text(
+        json.dumps({"id": "c" * 64, "names": ["busybox:latest"], "created": 0, "size": 1})
+    )
+    (tmp_path / "images/refs").mkdir()
+    os.symlink("c" * 64, tmp_path / "images/refs/busybox%3Alatest")
+    proc = conman("--root", os.fspath(tmp_path), "run", "--dry-run", "--name", "web", "-e", "A=1",
+                  "--restart", "on-failure:2", "busybox", "sleep", "10")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    units, _, config = proc.stdout.partition("# OCI config\n")
+    lines = units.splitlines()
+    assert lines[0] == "# unit properties"
+    assert "Description=conman container web (busybox:latest)" in lines
+    assert "Type=notify" in lines and "Delegate=yes" in lines and "Restart=on-failure" in lines
+    oci = json.loads(config)
+    assert oci["process"]["args"] == ["sleep", "10"]
+    assert "A=1" in oci["process"]["env"]
+    assert not (tmp_path / "containers").exists()  # a dry run creates nothing
+
+
+def test_journal_times() -> None:
+    assert journal_time("10m") == "-10min"
+    assert journal_time("2026-11-28T10:00:00Z") == "2026-11-28 10:00:00 UTC"
+    assert journal_time("yesterday") == "yesterday"
+
+
+def test_journal_entries() -> None:
+    out = parse('{"MESSAGE": "hi", "PRIORITY": "3", "__REALTIME_TIMESTAMP": "1000000", "__CURSOR": "c"}')
+    assert out is not None and out.message == b"hi" and out.stderr and out.cursor == "c"
+    binary = parse('{"MESSAGE": [104, 255], "PRIORITY": "6"}')
+    assert binary is not None and binary.message == b"h\xff" and not binary.stderr

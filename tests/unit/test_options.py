@@ -1,0 +1,76 @@
+"""Option parsing: typed values out, one clear message for each bad value."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from conman_systemd.core import options
+from conman_systemd.core.spec import RestartPolicy, Volume
+from conman_systemd.errors import ConmanError
+
+
+@pytest.mark.parametrize(("text", "number"), [("TERM", 15), ("SIGKILL", 9), ("sigint", 2), ("10", 10)])
+def test_signals(text: str, number: int) -> None:
+    assert options.parse_signal(text) == signal.Signals(number)
+
+
+def test_env_takes_values_from_conman_environment_and_files(tmp_path: Path) -> None:
+    f = tmp_path / "env"
+    f.write_text("# comment\n\nB=2\nHOME\n")
+    got = options.parse_env(
+        ["A=1", "FROM_HERE", "MISSING"], [os.fspath(f)], {"FROM_HERE": "x", "HOME": "/h"}
+    )
+    assert got == ["B=2", "HOME=/h", "A=1", "FROM_HERE=x"]
+
+
+def test_env_file_bad_line(tmp_path: Path) -> None:
+    f = tmp_path / "env"
+    f.write_text("=oops\n")
+    with pytest.raises(ConmanError) as e:
+        options.parse_env([], [os.fspath(f)], {})
+    assert (
+        e.value.message
+        == f"invalid environment variable \"=oops\" in {f} line 1: the name must be non-empty, without spaces or '='"
+    )
+
+
+def test_volumes(tmp_path: Path) -> None:
+    assert options.parse_volume(f"{tmp_path}:/data:ro") == Volume(os.fspath(tmp_path), "/data", True)
+    assert options.parse_volume(f"{tmp_path}/:/data/") == Volume(os.fspath(tmp_path), "/data", False)
+
+
+def test_users_from_the_image(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n")
+    (tmp_path / "etc/group").write_text("root:x:0:\nstaff:x:50:\n")
+    assert options.parse_user("app", os.fspath(tmp_path)) == (1000, 1000)
+    assert options.parse_user("app:staff", os.fspath(tmp_path)) == (1000, 50)
+    assert options.parse_user("7:8", os.fspath(tmp_path)) == (7, 8)
+    assert options.parse_user("7", os.fspath(tmp_path)) == (7, 0)
+
+
+@pytest.mark.parametrize(("text", "parsed"), [("no", (RestartPolicy.NO, 0)), ("on-failure:5", (RestartPolicy.ON_FAILURE, 5)),
+                                               ("always", (RestartPolicy.ALWAYS, 0))])  # fmt: skip
+def test_restart(text: str, parsed: tuple[RestartPolicy, int]) -> None:
+    assert options.parse_restart(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["always:3", "on-failure:x", "maybe", ""])
+def test_bad_restart(text: str) -> None:
+    with pytest.raises(ConmanError, match="invalid restart policy"):
+        options.parse_restart(text)
+
+
+@pytest.mark.parametrize("name", ["web", "a.b-c_d", "9"])
+def test_good_names(name: str) -> None:
+    assert options.validate_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a b", "a/b", "_x"])
+def test_bad_names(name: str) -> None:
+    with pytest.raises(ConmanError, match="invalid container name"):
+        options.validate_name(name)
