@@ -15,6 +15,7 @@ import json
 import os
 import select
 import signal
+import subprocess
 import sys
 import time
 
@@ -23,7 +24,7 @@ from conman_systemd.cgroups import CgroupMode, current_mode, read_proc
 from conman_systemd.core import mounts, oci, systemd_io
 from conman_systemd.core.removal import release, remove_state
 from conman_systemd.core.spec import ContainerSpec
-from conman_systemd.core.store import Paths, write_atomic, write_record
+from conman_systemd.core.store import Paths, read_record, write_atomic, write_record
 from conman_systemd.errors import EXIT_CANNOT_INVOKE, EXIT_ENGINE, EXIT_NOT_FOUND, ConmanError
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -75,26 +76,38 @@ def prepare_bundle(paths: Paths, spec: ContainerSpec) -> None:
     write_atomic(os.path.join(paths.bundle(spec.id), "config.json"), json.dumps(config))
 
 
+def runc_create(
+    paths: Paths,
+    spec: ContainerSpec,
+    stdin: int,
+    stdout: int,
+    stderr: int,
+    console_socket: str | None = None,
+) -> int:
+    """`runc create` with the given fds as the container's stdio; returns the init's pid."""
+    pid_file = os.path.join(paths.run_dir(spec.id), "init.pid")
+    runc(paths, "delete", "--force", spec.id, check=False)  # old state of a restarted container
+    argv = ["runc", "--root", paths.runc_root, "--log", _runc_log(paths, spec.id), "--log-format", "json",
+            "create", "--bundle", paths.bundle(spec.id), "--pid-file", pid_file]  # fmt: skip
+    if console_socket:
+        argv += ["--console-socket", console_socket]
+    proc = runner.spawn([*argv, spec.id], stdin=stdin, stdout=stdout, stderr=stderr)
+    if proc.wait() != 0:
+        # runc also printed its error to the container's stderr; its log has it for us.
+        raise _runc_failure(paths, spec, proc.returncode)
+    with open(pid_file) as f:
+        return int(f.read())
+
+
 def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
     """runc create + start with journald streams as stdio; returns the container init's pid."""
-    pid_file = os.path.join(paths.run_dir(spec.id), "init.pid")
     out = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_INFO)
     err = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_ERR)
-    runc(paths, "delete", "--force", spec.id, check=False)  # old state of a restarted container
     try:
-        proc = runner.spawn(
-            ["runc", "--root", paths.runc_root, "--log", _runc_log(paths, spec.id), "--log-format", "json",
-             "create", "--bundle", paths.bundle(spec.id), "--pid-file", pid_file, spec.id],
-            stdout=out, stderr=err,
-        )  # fmt: skip
-        if proc.wait() != 0:
-            # runc printed its error to the container's stderr stream; its log has it for us.
-            raise _runc_failure(paths, spec, proc.returncode)
+        pid = runc_create(paths, spec, subprocess.DEVNULL, out, err)
     finally:
         os.close(out)
         os.close(err)
-    with open(pid_file) as f:
-        pid = int(f.read())
     runc(paths, "start", spec.id)
     return pid
 
@@ -135,6 +148,10 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1)  # the init stays our child until hand-over
     os.makedirs(paths.run_dir(spec.id), mode=0o700, exist_ok=True)
     prepare_bundle(paths, spec)
+    if spec.interactive or spec.tty:
+        from conman_systemd.shim_io import serve
+
+        return serve(paths, spec)  # the shim stays: it owns the container's stdio
     pid = create_and_start(paths, spec)
     write_record(paths, spec.id, "started", started_at=time.time(), pid=pid)
     # READY=1 first, while we are the (live) main process: the start job is then done whatever
@@ -155,8 +172,10 @@ def stop(paths: Paths, spec: ContainerSpec) -> int:
             timeout = float(f.read())
     except (OSError, ValueError):
         timeout = spec.stop_timeout
+    # The container's init, as recorded at start: with -i/-t the main process is the shim.
+    started = read_record(paths, spec.id, "started") or {}
     try:
-        pidfd = os.pidfd_open(int(os.environ["MAINPID"]))
+        pidfd = os.pidfd_open(int(started.get("pid") or os.environ["MAINPID"]))
     except (KeyError, ValueError, ProcessLookupError):
         return 0  # already gone
     poller = select.poll()

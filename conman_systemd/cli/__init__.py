@@ -35,6 +35,8 @@ COMMANDS = {
     "inspect": "conman_systemd.cli.ps:inspect",
     "logs": "conman_systemd.cli.logs:logs",
     "image": "conman_systemd.cli.image:image",
+    "attach": "conman_systemd.cli.interactive:attach",
+    "exec": "conman_systemd.cli.interactive:exec_",
 }
 
 

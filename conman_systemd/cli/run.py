@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,7 @@ import click
 
 from conman_systemd.cli import App
 from conman_systemd.cli.common import require_root, session
+from conman_systemd.core.attach_client import DEFAULT_DETACH_KEYS, parse_detach_keys
 from conman_systemd.core.create import RunOptions, build_spec
 from conman_systemd.core.images import ImageStore
 from conman_systemd.core.lifecycle import Lifecycle
@@ -62,16 +65,37 @@ def _dry_run(app: App, spec: ContainerSpec) -> None:
 _SETTINGS = {"allow_interspersed_args": False}
 
 
+def check_terminal(interactive: bool, tty: bool) -> None:
+    if tty and interactive and not os.isatty(0):
+        raise ConmanError("the input device is not a TTY", hint="drop -t, or run conman from a terminal")
+
+
 @click.command(context_settings=_SETTINGS)
 @click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container ID.")
+@click.option("-i", "--interactive", is_flag=True, help="Keep the container's stdin open.")
+@click.option("-t", "--tty", is_flag=True, help="Give the container a terminal.")
+@click.option("--detach-keys", default=DEFAULT_DETACH_KEYS, show_default=True, help="Keys that detach.")
+@click.option(
+    "--sig-proxy/--no-sig-proxy", default=True, help="Pass signals on to the container (not with -t)."
+)
 @click.option("--dry-run", is_flag=True, help="Print the unit properties and OCI config; run nothing.")
 @container_options
 @click.pass_obj
-def run(app: App, /, detach: bool, dry_run: bool, **kw: Any) -> None:
+def run(app: App, /, detach: bool, interactive: bool, tty: bool, detach_keys: str, sig_proxy: bool,
+        dry_run: bool, **kw: Any) -> None:  # fmt: skip
     """Run a command in a new container, as the transient unit conman-<id>.service."""
+    keys = parse_detach_keys(detach_keys)
+    if not detach:
+        check_terminal(interactive, tty)
+
     if not dry_run:
         require_root()
-    spec = _spec(app, detach, kw)
+    attached = (interactive or tty) and not detach
+    spec = _spec(app, detach, {**kw, "interactive": interactive, "tty": tty})
+    if attached:
+        # The client is there before the process starts; with --rm the unit's clean-up removes
+        # the container, as nobody may be waiting once the user detached.
+        spec = dataclasses.replace(spec, wait_for_attach=True, remove_on_exit=kw["rm"])
     if dry_run:
         _dry_run(app, spec)
         return
@@ -85,6 +109,11 @@ def run(app: App, /, detach: bool, dry_run: bool, **kw: Any) -> None:
         if detach:
             click.echo(spec.id)
             return
+        if attached:
+            from conman_systemd.core.attaching import attach
+
+            code = attach(lc, spec, keys, stdin=interactive, sig_proxy=sig_proxy)
+            raise SystemExit(0 if code is None else code)
         code = attach_until_exit(lc, spec)
         if kw["rm"]:
             lc.remove(spec, force=True)
@@ -128,12 +157,14 @@ def attach_until_exit(lc: Lifecycle, spec: ContainerSpec, after_cursor: str | No
 
 
 @click.command(context_settings=_SETTINGS)
+@click.option("-i", "--interactive", is_flag=True, help="Keep the container's stdin open.")
+@click.option("-t", "--tty", is_flag=True, help="Give the container a terminal.")
 @container_options
 @click.pass_obj
-def create(app: App, /, **kw: Any) -> None:
+def create(app: App, /, interactive: bool, tty: bool, **kw: Any) -> None:
     """Create a container without starting it; prints its ID."""
     require_root()
-    spec = _spec(app, False, kw)
+    spec = _spec(app, False, {**kw, "interactive": interactive, "tty": tty})
     with session(app) as lc:
         lc.store.create(spec)
     click.echo(spec.id)

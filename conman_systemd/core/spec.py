@@ -60,6 +60,8 @@ class ContainerSpec:
     interactive: bool = False
     tty: bool = False
     remove_on_exit: bool = False  # -d --rm: the unit's clean-up removes everything
+    wait_for_attach: bool = False  # foreground -i/-t: start the process once the client is there
+
     created: float = 0.0  # seconds since the epoch
 
     @property

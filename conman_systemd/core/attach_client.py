@@ -1,0 +1,151 @@
+"""The client end of an attach: our terminal <-> the shim's attach socket.
+
+Raw mode on our terminal with -t (restored on every way out), window size following ours
+(SIGWINCH), detach keys (default ctrl-p,ctrl-q), signals proxied to the container without -t.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import socket
+import sys
+import termios
+import tty
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from conman_systemd.core.attach_proto import Decoder, Kind, frame, int_frame, resize, unpack_int
+from conman_systemd.errors import ConmanError
+
+DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
+PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+class Detached(Exception):
+    """The user typed the detach keys."""
+
+
+def parse_detach_keys(text: str) -> bytes:
+    """docker's syntax: a comma-separated list of single characters or ctrl-<x>."""
+    keys = bytearray()
+    for part in text.split(","):
+        if len(part) == 1:
+            keys.append(ord(part))
+        elif part.startswith("ctrl-") and len(part) == 6 and part[5] in "abcdefghijklmnopqrstuvwxyz@[\\]^_":
+            keys.append(ord(part[5].upper()) & 0x1F)
+        else:
+            raise ConmanError(f'invalid detach keys "{text}": use a character or ctrl-<a-z@[\\]^_> per key, '
+                              "separated by commas")  # fmt: skip
+
+    if not keys:
+        raise ConmanError(f'invalid detach keys "{text}": none given')
+    return bytes(keys)
+
+
+@dataclass
+class DetachMatcher:
+    keys: bytes
+    matched: int = 0
+
+    def feed(self, data: bytes) -> bytes:
+        """Input to pass on; raises Detached when the whole sequence was typed."""
+        out = bytearray()
+        for byte in data:
+            if byte == self.keys[self.matched]:
+                self.matched += 1
+                if self.matched == len(self.keys):
+                    raise Detached
+                continue
+            out += self.keys[: self.matched]  # a partial match was ordinary input after all
+            self.matched = 0
+            if byte == self.keys[0]:
+                self.matched = 1
+            else:
+                out.append(byte)
+        return bytes(out)
+
+
+@contextlib.contextmanager
+def raw_terminal(fd: int, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def connect(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Session:
+    """One attached client. run() returns the container's exit code, or raises Detached."""
+
+    def __init__(self, sock: socket.socket, *, stdin: bool, tty: bool, detach_keys: bytes, sig_proxy: bool):
+        self.sock = sock
+        self.stdin = stdin
+        self.tty = tty and os.isatty(0)
+        self.detach = DetachMatcher(detach_keys)
+        self.sig_proxy = sig_proxy and not tty
+        self.decoder = Decoder()
+
+    def send_size(self) -> None:
+        if self.tty:
+            size = os.get_terminal_size(0)
+            self.sock.sendall(resize(size.lines, size.columns))
+
+    def run(self) -> int | None:
+        """The exit code the shim reported, or None when the connection ended without one."""
+        old = {}
+        if self.tty:
+            old[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, lambda *_: self.send_size())
+        if self.sig_proxy:
+            for sig in PROXIED:
+                old[sig] = signal.signal(
+                    sig, lambda signum, _f: self.sock.sendall(int_frame(Kind.SIGNAL, signum))
+                )
+        try:
+            with raw_terminal(0, self.tty):
+                self.send_size()
+                return self._loop()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    def _loop(self) -> int | None:
+        sel = selectors.DefaultSelector()
+        sel.register(self.sock, selectors.EVENT_READ, "shim")
+        if self.stdin:
+            sel.register(0, selectors.EVENT_READ, "stdin")
+        while True:
+            for key, _ in sel.select():
+                if key.data == "stdin":
+                    data = os.read(0, 65536)
+                    if not data:
+                        sel.unregister(0)
+                        self.sock.sendall(frame(Kind.STDIN_EOF))
+                    elif pass_on := self.detach.feed(data):
+                        self.sock.sendall(frame(Kind.STDIN, pass_on))
+                    continue
+                data = self.sock.recv(65536)
+                if not data:
+                    return None
+                for kind, payload in self.decoder.feed(data):
+                    if kind is Kind.EXIT:
+                        return unpack_int(payload)
+                    out = sys.stderr.buffer if kind is Kind.STDERR else sys.stdout.buffer
+                    out.write(payload)
+                    out.flush()
