@@ -8,8 +8,9 @@ import click
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--unified", is_flag=True, help="Boot with the cgroup v2 hierarchy only (no v1 controllers).")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def sandbox(command: tuple[str, ...]) -> None:
+def sandbox(unified: bool, command: tuple[str, ...]) -> None:
     """Boot systemd as PID 1 of new namespaces, run COMMAND in it, then power it off.
 
     For tests and demos on machines where systemd is not PID 1. `conman sandbox shell` opens a
@@ -21,4 +22,4 @@ def sandbox(command: tuple[str, ...]) -> None:
     argv = list(command)
     if argv in ([], ["shell"]):
         argv = [os.environ.get("SHELL") or "/bin/sh"]
-    raise SystemExit(run_in_sandbox(argv))
+    raise SystemExit(run_in_sandbox(argv, unified=unified))

@@ -58,7 +58,10 @@ def _die_with_parent() -> None:
 class Sandbox:
     """One booted sandbox. Use as a context manager: `with Sandbox() as sb: sb.run([...])`."""
 
-    def __init__(self, keep: Sequence[str] = ()) -> None:
+    def __init__(self, keep: Sequence[str] = (), unified: bool = False) -> None:
+        # unified: boot with the cgroup v2 hierarchy only, as most production hosts have. On a
+        # hybrid host the controllers stay bound to v1, so the sandbox gets v2 without controllers.
+        self.unified = unified
         self.name = plan.sandbox_name(os.getpid(), secrets.token_hex(4))
         self.keep = [os.getcwd(), *keep]
         self.pid1 = 0
@@ -99,6 +102,9 @@ class Sandbox:
         check_can_boot()
         mode = current_mode()
         assert mode is not None
+        if self.unified:
+            mode = CgroupMode.V2
+
         cgroup_tree.remove_stale()
         self._dirs = cgroup_tree.create(self.name, current_hierarchies())
         notify = NotifySocket()
@@ -222,13 +228,14 @@ class Sandbox:
 INTERRUPT_GRACE = 10.0  # seconds CMD has to exit after a forwarded signal, before the poweroff
 
 
-def run_in_sandbox(argv: Sequence[str]) -> int:
+def run_in_sandbox(argv: Sequence[str], unified: bool = False) -> int:
     """`conman sandbox CMD`: boot, run CMD with our stdio, cwd and environment, power off."""
     if systemd_is_pid1():
         print("conman: systemd is already PID 1 here; running the command directly", file=sys.stderr)
         return subprocess.call(list(argv))
-    with Sandbox() as sandbox:
+    with Sandbox(unified=unified) as sandbox:
         child = sandbox.spawn(argv)
+
         interrupted: list[tuple[int, float]] = []
 
         def forward(signum: int, _frame: object) -> None:

@@ -196,3 +196,24 @@ def test_inside_a_booted_system_the_command_runs_directly() -> None:
     assert proc.returncode == 0
     assert proc.stdout == "nested\n"
     assert "systemd is already PID 1 here; running the command directly" in proc.stderr
+
+
+def test_unified_hierarchy_as_on_pure_cgroup_v2_hosts() -> None:
+    """On cgroup v2 the shim must leave the unit's cgroup for a leaf before runc makes <unit>/container."""
+    script = """
+set -e
+conman system check | grep cgroups
+conman image import busybox >/dev/null
+conman run --rm busybox sh -c 'grep "^0::" /proc/self/cgroup; exit 3' || echo "exit $?"
+conman run -d --name w busybox sleep 100 >/dev/null
+systemctl show -p ActiveState --value $(conman unit w)
+conman stop -t 0 w >/dev/null
+conman rm w >/dev/null
+printf abc | conman run -i --rm busybox cat
+"""
+    proc = conman("sandbox", "--unified", "--", "sh", "-c", script)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "cgroups:     v2"
+    assert re.fullmatch(r"0::/conman\.slice/conman-[0-9a-f]{64}\.service/container", lines[1])
+    assert lines[2:] == ["exit 3", "active", "abc"]
