@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 import time
 
 import pytest
@@ -227,6 +226,3 @@ done
     proc = clean.sh(script, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert clean.leftovers() == ""
-
-
-_ = threading  # (threading kept for future concurrent tests)
