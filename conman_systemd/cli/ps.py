@@ -44,7 +44,8 @@ def status_text(info: dict[str, object]) -> str:
 def ps(app: App, show_all: bool, quiet: bool, fmt: str) -> None:
     """List containers."""
     with session(app) as lc:
-        infos = [i for i in describe_all(lc) if show_all or i["State"]["Running"]]
+        infos = [i for i in describe_all(lc, detail=fmt == "json") if show_all or i["State"]["Running"]]
+
     if quiet:
         for info in infos:
             click.echo(info["Id"][:12])

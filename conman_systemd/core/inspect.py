@@ -68,16 +68,18 @@ def describe(lc: Lifecycle, spec: ContainerSpec) -> dict[str, Any]:
     return _describe(lc, spec, lc.facts(spec))
 
 
-def describe_all(lc: Lifecycle) -> list[dict[str, Any]]:
-    """Every container; one ListUnitsByPatterns call for all units, one more per running unit."""
+def describe_all(lc: Lifecycle, detail: bool = True) -> list[dict[str, Any]]:
+    """Every container: one ListUnitsByPatterns call for all units, then one GetAll per loaded
+    unit for the details (pid, restarts, status text); without detail only for containers with
+    a restart policy, whose restart count the table shows."""
     (rows,) = lc.bus.call(messages.list_units_by_patterns([], ["conman-*.service"]))
     by_unit = {r[0]: r for r in rows if r[2] == "loaded"}
     out = []
     for spec in lc.store.all():
         row = by_unit.get(spec.unit)
         service = {}
-        if row is not None:
-            (service,) = lc.bus.call(messages.get_all_properties(messages.unit_path(spec.unit),
-                                                                 messages.SERVICE_IFACE))  # fmt: skip
+        if row is not None and (detail or spec.restart.restarts):
+            path = messages.unit_path(spec.unit)
+            (service,) = lc.bus.call(messages.get_all_properties(path, messages.SERVICE_IFACE))
         out.append(_describe(lc, spec, facts_from(row, service)))
     return out

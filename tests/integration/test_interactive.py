@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -147,3 +148,22 @@ def test_bad_interactive_input(clean: Conman) -> None:
     for args, message in BAD:
         proc = clean(*args)
         assert (proc.returncode, proc.stderr) == (125, message), args
+
+
+def test_signals_are_proxied_without_a_tty(clean: Conman) -> None:
+    script = "trap 'echo got-usr1; exit 9' USR1; echo ready; while true; do sleep 0.1; done"
+    proc = clean.system.popen(["conman", "run", "-i", "--name", "sp", "busybox", "sh", "-c", script],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n"
+    clean.sh("pkill -USR1 -f 'conman run -i --name sp'")
+    out, _ = proc.communicate(timeout=30)
+    assert (out, proc.returncode) == ("got-usr1\n", 9)
+
+
+def test_attach_to_a_container_without_a_terminal_streams_its_output(clean: Conman) -> None:
+    clean.ok(
+        "run", "-d", "--name", "plain", "busybox", "sh", "-c", "sleep 1; echo late; echo oops >&2; exit 6"
+    )
+    proc = clean("attach", "plain", timeout=30)
+    assert (proc.stdout, proc.stderr, proc.returncode) == ("late\n", "oops\n", 6)

@@ -226,3 +226,11 @@ done
     proc = clean.sh(script, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert clean.leftovers() == ""
+
+
+def test_logs_time_filters_and_timestamps(clean: Conman) -> None:
+    clean.ok("run", "--name", "stamped", "busybox", "echo", "hello")
+    stamped = clean.ok("logs", "-t", "stamped")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z hello\n", stamped)
+    assert clean.ok("logs", "--since", "1h", "stamped") == "hello\n"
+    assert clean.ok("logs", "--until", "2000-01-01T00:00:00Z", "stamped") == ""
