@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from conman_systemd.cli import App
 from conman_systemd.cli.common import session
+from conman_systemd.core.lifecycle import Lifecycle
 from conman_systemd.core.options import parse_signal, parse_stop_timeout
+from conman_systemd.core.spec import ContainerSpec
 
 _names = click.argument("containers", nargs=-1, required=True)
 
@@ -35,41 +39,45 @@ def start(app: App, attach: bool, container: str) -> None:
     raise SystemExit(code)
 
 
+_time = click.option("-t", "--time", "timeout", type=int,
+                     help="Seconds to wait before SIGKILL (default: the container's).")  # fmt: skip
+
+
+def _each(app: App, refs: tuple[str, ...], action: Callable[[Lifecycle, ContainerSpec], None]) -> None:
+    """Run action on each container under its lock, printing each name as docker does."""
+    with session(app) as lc:
+        for ref in refs:
+            spec = lc.store.resolve(ref)
+            with lc.store.locked(spec):
+                action(lc, spec)
+            click.echo(ref)
+
+
 @click.command()
-@click.option(
-    "-t", "--time", "timeout", type=int, help="Seconds to wait before SIGKILL (default: the container's)."
-)
+@_time
 @_names
 @click.pass_obj
 def stop(app: App, timeout: int | None, containers: tuple[str, ...]) -> None:
     """Stop running containers: the stop signal, then SIGKILL after the timeout."""
     if timeout is not None:
         parse_stop_timeout(timeout)
-    with session(app) as lc:
-        for ref in containers:
-            spec = lc.store.resolve(ref)
-            with lc.store.locked(spec):
-                lc.stop(spec, timeout)
-            click.echo(ref)
+    _each(app, containers, lambda lc, spec: lc.stop(spec, timeout))
 
 
 @click.command()
-@click.option(
-    "-t", "--time", "timeout", type=int, help="Seconds to wait before SIGKILL (default: the container's)."
-)
+@_time
 @_names
 @click.pass_obj
 def restart(app: App, timeout: int | None, containers: tuple[str, ...]) -> None:
     """Stop, then start containers."""
     if timeout is not None:
         parse_stop_timeout(timeout)
-    with session(app) as lc:
-        for ref in containers:
-            spec = lc.store.resolve(ref)
-            with lc.store.locked(spec):
-                lc.stop(spec, timeout)
-                lc.start(spec)
-            click.echo(ref)
+
+    def stop_start(lc: Lifecycle, spec: ContainerSpec) -> None:
+        lc.stop(spec, timeout)
+        lc.start(spec)
+
+    _each(app, containers, stop_start)
 
 
 @click.command()
@@ -79,10 +87,7 @@ def restart(app: App, timeout: int | None, containers: tuple[str, ...]) -> None:
 def kill(app: App, sig: str, containers: tuple[str, ...]) -> None:
     """Send a signal to containers' init process."""
     number = parse_signal(sig)
-    with session(app) as lc:
-        for ref in containers:
-            lc.kill(lc.store.resolve(ref), number)
-            click.echo(ref)
+    _each(app, containers, lambda lc, spec: lc.kill(spec, number))
 
 
 @click.command()
@@ -91,12 +96,7 @@ def kill(app: App, sig: str, containers: tuple[str, ...]) -> None:
 @click.pass_obj
 def rm(app: App, force: bool, containers: tuple[str, ...]) -> None:
     """Remove containers: their unit, state, writable layer and name."""
-    with session(app) as lc:
-        for ref in containers:
-            spec = lc.store.resolve(ref)
-            with lc.store.locked(spec):
-                lc.remove(spec, force)
-            click.echo(ref)
+    _each(app, containers, lambda lc, spec: lc.remove(spec, force))
 
 
 @click.command()

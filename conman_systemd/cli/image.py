@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from conman_systemd.cli import App
 from conman_systemd.cli.common import require_root
 
+if TYPE_CHECKING:
+    from conman_systemd.core.images import ImageStore
 
-def _store(app: App) -> object:
+
+def _store(app: App) -> ImageStore:
     from conman_systemd.core.images import ImageStore
 
     require_root()
@@ -29,10 +33,7 @@ def image() -> None:
 @click.pass_obj
 def import_(app: App, name: str, source: str | None) -> None:
     """Import NAME[:TAG] from a rootfs tarball or directory; `import busybox` needs no SOURCE."""
-    from conman_systemd.core.images import ImageStore
-
-    require_root()
-    click.echo(ImageStore(app.paths).import_(name, source).id)
+    click.echo(_store(app).import_(name, source).id)
 
 
 @image.command("ls")
@@ -40,10 +41,7 @@ def import_(app: App, name: str, source: str | None) -> None:
 @click.pass_obj
 def ls(app: App, quiet: bool) -> None:
     """List images."""
-    from conman_systemd.core.images import ImageStore
-
-    require_root()
-    images = ImageStore(app.paths).all()
+    images = _store(app).all()
     if quiet:
         for i in images:
             click.echo(i.id[:12])
@@ -62,10 +60,8 @@ def ls(app: App, quiet: bool) -> None:
 def rm(app: App, images: tuple[str, ...]) -> None:
     """Remove images no container uses."""
     from conman_systemd.core.containers import Store
-    from conman_systemd.core.images import ImageStore
 
-    require_root()
-    store = ImageStore(app.paths)
+    store = _store(app)
     containers = Store(app.paths).all()
     for ref in images:
         found = store.get(ref)
@@ -78,10 +74,7 @@ def rm(app: App, images: tuple[str, ...]) -> None:
 @click.pass_obj
 def inspect(app: App, images: tuple[str, ...]) -> None:
     """Show images as JSON."""
-    from conman_systemd.core.images import ImageStore
-
-    require_root()
-    store = ImageStore(app.paths)
+    store = _store(app)
     click.echo(
         json.dumps(
             [{**store.get(ref).to_dict(), "RootFS": store.get(ref).rootfs} for ref in images], indent=2
