@@ -1,0 +1,259 @@
+"""The .deb and the .rpm: built once per session (packaging/build-deb.sh, build-rpm.sh), inspected only.
+
+The packages are never installed here. Building needs the apt packages in packaging/build-deps.txt;
+a machine without dpkg-buildpackage/debhelper/dh-python/rpmbuild fails these tests (deselect with
+`-m "not packaging"`). lintian and rpmlint checks skip only when that linter is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.packaging
+
+TOP = Path(__file__).resolve().parents[2]
+PKG = "conman_systemd"
+DEB_SITE = "usr/lib/python3/dist-packages"
+RPM_SITE = "/usr/lib/python3.11/site-packages"
+BUILD_TOOLS = (
+    "dpkg-buildpackage",
+    "dpkg-deb",
+    "dpkg-parsechangelog",
+    "dh",
+    "dh_python3",
+    "rpmbuild",
+    "rpmspec",
+    "rpm",
+)
+HINT = " (is every subpackage listed in [tool.setuptools] packages in pyproject.toml?)"
+# Debian's own tools, never a pyenv/venv python3 first on PATH.
+CLEAN_ENV = {
+    **{k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")},
+    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+}
+
+
+@dataclass(frozen=True)
+class Deb:
+    deb: Path
+    changes: Path
+
+
+@dataclass(frozen=True)
+class Rpm:
+    out: Path
+    rpm: Path
+    srpm: Path
+
+    def q(self, *args: str) -> str:
+        """`rpm -qp` on the binary rpm, with a throw-away rpmdb (Debian's rpm defaults to ~/.rpmdb)."""
+        return run(["rpm", "--dbpath", str(self.out / "rpmdb"), "-qp", *args, str(self.rpm)])
+
+
+def run(argv: Sequence[str], *, cwd: Path = TOP) -> str:
+    proc = subprocess.run(argv, cwd=cwd, env=CLEAN_ENV, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def _build(script: str, out: Path) -> None:
+    log = out / f"{script}.log"
+    with log.open("w") as fh:
+        proc = subprocess.run(
+            [str(TOP / "packaging" / script), str(out)],
+            cwd=TOP,
+            env=CLEAN_ENV,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=600,
+        )
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        pytest.fail(f"packaging/{script} exited {proc.returncode}; last lines of its log:\n{tail}")
+
+
+def _one(out: Path, pattern: str) -> Path:
+    found = sorted(out.glob(pattern))
+    assert len(found) == 1, f"expected one {pattern} in {out}, found {[p.name for p in found]}"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def out() -> Iterator[Path]:
+    """The build output directory, under /var/tmp (never the source tree or /tmp), removed at the end."""
+    missing = [t for t in BUILD_TOOLS if shutil.which(t, path=CLEAN_ENV["PATH"]) is None]
+    if missing:
+        pytest.fail(
+            f"packaging tools missing: {', '.join(missing)}; install the apt packages in "
+            "packaging/build-deps.txt, or deselect these tests with -m 'not packaging'"
+        )
+    path = Path(tempfile.mkdtemp(prefix="conman-pkgtest.", dir="/var/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def deb(out: Path) -> Deb:
+    _build("build-deb.sh", out)
+    return Deb(deb=_one(out, "conman_*_all.deb"), changes=_one(out, "conman_*.changes"))
+
+
+@pytest.fixture(scope="session")
+def rpm(out: Path) -> Rpm:
+    _build("build-rpm.sh", out)
+    return Rpm(out=out, rpm=_one(out, "conman-*.noarch.rpm"), srpm=_one(out, "conman-*.src.rpm"))
+
+
+def source_modules() -> list[str]:
+    """Every module of the package in the source tree, as paths relative to the package's parent."""
+    return sorted(str(p.relative_to(TOP)) for p in (TOP / PKG).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def pyproject_version() -> str:
+    with (TOP / "pyproject.toml").open("rb") as fh:
+        version = tomllib.load(fh)["project"]["version"]
+    assert isinstance(version, str)
+    return version
+
+
+def dep_names(field: str) -> set[str]:
+    """Package names of a Depends-style field, without versions or alternatives' extras."""
+    return {re.split(r"[\s(:]", d.strip(), maxsplit=1)[0] for d in re.split(r"[,|]", field) if d.strip()}
+
+
+def test_deb_contents(deb: Deb) -> None:
+    listing = run(["dpkg-deb", "-c", str(deb.deb)])
+    paths = {line.split()[5].removeprefix("./") for line in listing.splitlines() if line.strip()}
+    expected = {
+        "usr/bin/conman",
+        "usr/bin/conman-shim",
+        "lib/systemd/system/conman.slice",
+        "usr/lib/tmpfiles.d/conman.conf",
+        f"{DEB_SITE}/{PKG}-{pyproject_version()}.dist-info/entry_points.txt",
+    } | {f"{DEB_SITE}/{m}" for m in source_modules()}
+    missing = sorted(expected - paths)
+    assert not missing, f"missing from the .deb: {missing}{HINT}"
+
+
+def test_deb_relationships(deb: Deb) -> None:
+    depends = dep_names(run(["dpkg-deb", "-f", str(deb.deb), "Depends"]))
+    assert {"runc", "systemd", "python3-click", "python3-jeepney"} <= depends, depends
+    assert "python3-pystemd" not in depends, "pystemd is optional: Recommends, not Depends"
+    assert "python3-pystemd" in dep_names(run(["dpkg-deb", "-f", str(deb.deb), "Recommends"]))
+
+
+def test_deb_maintainer_scripts_keep_containers_on_upgrade(deb: Deb) -> None:
+    postinst = run(["dpkg-deb", "-I", str(deb.deb), "postinst"])
+    prerm = run(["dpkg-deb", "-I", str(deb.deb), "prerm"])
+    assert "systemd-tmpfiles" in postinst and "conman.conf" in postinst
+    assert "deb-systemd-invoke start 'conman.slice'" in postinst
+    # dh_installsystemd --no-stop-on-upgrade: no restart, and the slice is stopped on remove only.
+    assert "restart" not in postinst + prerm
+    assert "stop 'conman.slice'" in prerm and '"$1" = remove' in prerm
+
+
+def test_lintian_no_errors(deb: Deb) -> None:
+    if shutil.which("lintian", path=CLEAN_ENV["PATH"]) is None:
+        pytest.skip("lintian is not installed")
+    proc = subprocess.run(
+        ["lintian", "--fail-on", "error", str(deb.changes)],
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("E:")]
+    assert proc.returncode == 0 and errors == [], proc.stdout + proc.stderr
+
+
+def test_rpm_contents(rpm: Rpm) -> None:
+    paths = set(rpm.q("-l").split())
+    expected = {
+        "/usr/bin/conman",
+        "/usr/bin/conman-shim",
+        "/usr/lib/systemd/system/conman.slice",
+        "/usr/lib/tmpfiles.d/conman.conf",
+        f"{RPM_SITE}/{PKG}-{pyproject_version()}.dist-info/entry_points.txt",
+    } | {f"{RPM_SITE}/{m}" for m in source_modules()}
+    missing = sorted(expected - paths)
+    assert not missing, f"missing from the .rpm: {missing}{HINT}"
+
+
+def test_rpm_relationships(rpm: Rpm) -> None:
+    requires = {line.split()[0] for line in rpm.q("--requires").splitlines() if line.strip()}
+    assert {"runc", "systemd"} <= requires, requires
+    assert any(r.endswith("dist(click)") for r in requires), requires
+    assert any(r.endswith("dist(jeepney)") for r in requires), requires
+    assert not any("pystemd" in r for r in requires), "pystemd is optional: Recommends, not Requires"
+    assert "python3-pystemd" in rpm.q("--recommends").split()
+
+
+def test_rpm_scriptlets_keep_containers_on_upgrade(rpm: Rpm) -> None:
+    scripts = rpm.q("--scripts")
+    assert "install-system-units conman.slice" in scripts
+    assert "remove-system-units conman.slice" in scripts
+    assert "try-restart" not in scripts and "mark-restart" not in scripts
+
+
+def test_rpmlint_no_errors(rpm: Rpm) -> None:
+    if shutil.which("rpmlint", path=CLEAN_ENV["PATH"]) is None:
+        pytest.skip("rpmlint is not installed")
+    proc = subprocess.run(
+        ["rpmlint", "-c", str(TOP / "packaging/rpm/rpmlint.toml"), str(rpm.rpm), str(rpm.srpm)],
+        env={**CLEAN_ENV, "HOME": str(rpm.out)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0 and " 0 errors," in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_versions_agree(deb: Deb, rpm: Rpm) -> None:
+    changelog = TOP / "packaging/debian/changelog"
+    spec = TOP / "packaging/rpm/conman.spec"
+    versions = {
+        "pyproject.toml": pyproject_version(),
+        "debian/changelog": run(["dpkg-parsechangelog", "-l", str(changelog), "-S", "Version"]).strip(),
+        "conman.spec": run(["rpmspec", "-q", "--srpm", "--qf", "%{version}", str(spec)]).strip(),
+        ".deb": run(["dpkg-deb", "-f", str(deb.deb), "Version"]).strip(),
+        ".rpm": rpm.q("--qf", "%{VERSION}"),
+    }
+    init = (TOP / PKG / "__init__.py").read_text()
+    if m := re.search(r'^__version__ = "([^"]+)"', init, re.M):
+        versions["__version__"] = m[1]
+    assert len(set(versions.values())) == 1, versions
+
+
+def test_slice_verifies() -> None:
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(TOP / "units/conman.slice")],
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # verify exits 0 even on unknown keys; it only warns on stderr.
+    assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr
+
+
+def test_tmpfiles_snippet_creates_private_dirs() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("systemd-tmpfiles --create chowns to root: needs root")
+    with tempfile.TemporaryDirectory(prefix="conman-tmpfiles.", dir="/var/tmp") as root:
+        run(["systemd-tmpfiles", f"--root={root}", "--create", str(TOP / "units/conman.conf")])
+        for d in ("run/conman", "var/lib/conman"):
+            st = Path(root, d).stat()
+            assert (oct(st.st_mode & 0o7777), st.st_uid, st.st_gid) == ("0o700", 0, 0), d
