@@ -163,7 +163,11 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     systemd_io.notify_barrier()
     # systemd refuses a MAINPID that already exited; then we are still the main process and exit
     # as the container did. WNOWAIT: a zombie left to systemd still gives it the exit status.
-    return exit_like(os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT))
+    status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if status is not None:
+        # Gone already (`true`): clean up now, which spares the unit a clean-up process.
+        finish(paths, spec, exit_code(status), result_of(spec, status))
+    return exit_like(status)
 
 
 def stop(paths: Paths, spec: ContainerSpec) -> int:
@@ -205,16 +209,34 @@ def _exit_code_from_env() -> int | None:
 
 
 def cleanup(paths: Paths, spec: ContainerSpec) -> int:
-    result = os.environ.get("SERVICE_RESULT", "")
-    write_record(
-        paths, spec.id, "exit", finished_at=time.time(), exit_code=_exit_code_from_env(), result=result
-    )
-    release(paths, spec.id)
+    finish(paths, spec, _exit_code_from_env(), os.environ.get("SERVICE_RESULT", ""))
+    return 0
+
+
+def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> None:
+    """After the container's end: record it, release the run, apply --rm and on-failure:N."""
+    write_record(paths, spec.id, "exit", finished_at=time.time(), exit_code=code, result=result)
+    release(paths, spec.id)  # removes the runtime dir: the unit's ExecStopPost then has nothing to do
     if spec.restart_max and result != "success":
         _end_restarts_after(spec, spec.restart_max)
     if spec.remove_on_exit:
         remove_state(paths, spec.id, spec.name)
-    return 0
+
+
+def exit_code(status: os.waitid_result) -> int:
+    return status.si_status if status.si_code == os.CLD_EXITED else 128 + status.si_status
+
+
+# Deaths systemd counts as clean for a service, plus those SuccessExitStatus= adds (unit.py).
+_CLEAN_SIGNALS = {signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGKILL}
+
+
+def result_of(spec: ContainerSpec, status: os.waitid_result) -> str:
+    """The Result= systemd will give this exit (what $SERVICE_RESULT says in ExecStopPost)."""
+    if status.si_code == os.CLD_EXITED:
+        clean = status.si_status in (0, 128 + spec.stop_signal, 128 + signal.SIGKILL)
+        return "success" if clean else "exit-code"
+    return "success" if status.si_status in _CLEAN_SIGNALS | {spec.stop_signal} else "signal"
 
 
 def _end_restarts_after(spec: ContainerSpec, limit: int) -> None:

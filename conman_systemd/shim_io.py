@@ -23,7 +23,7 @@ from conman_systemd.core import systemd_io
 from conman_systemd.core.attach_proto import Decoder, Kind, frame, int_frame, unpack_int, unpack_size
 from conman_systemd.core.spec import ContainerSpec
 from conman_systemd.core.store import Paths, write_record
-from conman_systemd.shim import exit_like, runc, runc_create
+from conman_systemd.shim import exit_code, exit_like, finish, result_of, runc, runc_create
 
 ATTACH_WAIT = 30.0  # how long a foreground start waits for its client before starting anyway
 CLIENT_TIMEOUT = 2.0  # a client that cannot take output this long is dropped
@@ -217,10 +217,6 @@ def _kill(pid: int, sig: int) -> None:
         pass
 
 
-def _code(status: os.waitid_result) -> int:
-    return status.si_status if status.si_code == os.CLD_EXITED else 128 + status.si_status
-
-
 def serve(paths: Paths, spec: ContainerSpec) -> int:
     listener = _listen(attach_path(paths, spec.id))
     container = Container(paths, spec)
@@ -244,6 +240,7 @@ def serve(paths: Paths, spec: ContainerSpec) -> int:
     server.serve(pidfd)
     status = os.waitid(os.P_PID, container.pid, os.WEXITED)
     assert status is not None
-    server.finish(_code(status))
+    server.finish(exit_code(status))
     listener.close()
+    finish(paths, spec, exit_code(status), result_of(spec, status))
     return exit_like(status)

@@ -60,6 +60,23 @@ def _exec(shim: str, verb: str, spec: ContainerSpec, paths: Paths, ignore_failur
     return [(shim, argv, ignore_failure)]
 
 
+def _stop(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
+    """systemd runs ExecStop also after the container exited by itself: then there is nothing
+    to stop, and a shell test ($MAINPID is unset) saves starting Python on every exit."""
+    ((_, argv, _),) = _exec(shim, "stop", spec, paths)
+    return [
+        ("/bin/sh", ["/bin/sh", "-c", '[ -n "$MAINPID" ] || exit 0; exec "$@"', "conman-stop", *argv], False)
+    ]
+
+
+def _cleanup(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
+    """A shim that saw its container end cleaned up itself, runtime dir included: then a shell
+    test spares starting Python again. The leading "-": a clean-up problem must not fail the unit."""
+    ((_, argv, _),) = _exec(shim, "cleanup", spec, paths)
+    check = f'[ -d "{paths.run_dir(spec.id)}" ] || exit 0; exec "$@"'
+    return [("/bin/sh", ["/bin/sh", "-c", check, "conman-cleanup", *argv], True)]
+
+
 def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> list[tuple[str, Any]]:
     """(name, value) pairs in the order they go to StartTransientUnit."""
     shim = shim or shim_path()
@@ -77,9 +94,9 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         ("KillSignal", stop),
         ("ExecStart", _exec(shim, "start", spec, paths)),
         # The stop helper sends the stop signal, waits --stop-timeout, then SIGKILLs the init.
-        ("ExecStop", _exec(shim, "stop", spec, paths)),
+        ("ExecStop", _stop(shim, spec, paths)),
         # Records the exit, then removes runc's state, the rootfs mount and the runtime dir.
-        ("ExecStopPost", _exec(shim, "cleanup", spec, paths, ignore_failure=True)),
+        ("ExecStopPost", _cleanup(shim, spec, paths)),
         ("TimeoutStopUSec", (spec.stop_timeout + STOP_MARGIN) * USEC),
         ("SyslogIdentifier", spec.name),
         # A stop ends the init by the stop signal (or exit 128+N), or by SIGKILL after the timeout:

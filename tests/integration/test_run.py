@@ -206,7 +206,9 @@ def test_ctrl_c_stops_a_foreground_container(clean: Conman) -> None:
     deadline = time.monotonic() + 20
     while "fg" not in clean.ok("ps") and time.monotonic() < deadline:
         time.sleep(0.1)
+    time.sleep(0.5)  # the start job is done: the CLI now follows the output (a ^C during start aborts it)
     # The CLI runs inside the sandbox: signal it there, by its pid in the sandbox's pid namespace.
+
     clean.sh("pkill -INT -f 'conman run --name fg'")
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 137, err  # sleep as PID 1 ignores SIGTERM: SIGKILL after the timeout

@@ -82,10 +82,14 @@ def test_render_is_unit_file_syntax() -> None:
     text = unit.render(unit.properties(make(), PATHS, shim="/usr/bin/conman-shim"))
     assert "Delegate=yes" in text.splitlines()
     assert "SuccessExitStatus=143 137 SIGKILL SIGTERM" in text.splitlines()
-    assert (
-        "ExecStopPost=-/usr/bin/conman-shim cleanup --root /var/lib/conman --runroot /run/conman " + "a" * 64
-        in text
+    post = next(line for line in text.splitlines() if line.startswith("ExecStopPost="))
+    assert post.startswith("ExecStopPost=-/bin/sh -c ")
+    assert post.endswith(
+        "conman-cleanup /usr/bin/conman-shim cleanup --root /var/lib/conman --runroot /run/conman "
+        + "a" * 64
     )
+    stop = next(line for line in text.splitlines() if line.startswith("ExecStop="))
+    assert stop.startswith("ExecStop=/bin/sh -c ") and "conman-shim stop" in stop
 
 
 def test_oci_config_places_the_container_in_the_units_cgroup() -> None:
