@@ -18,6 +18,8 @@ from conman_systemd.core.spec import ContainerSpec, RestartPolicy
 from conman_systemd.core.store import Paths
 
 USEC = 1_000_000
+LOG_BURST = 100_000_000  # lines per second; journald multiplies it by up to ~4 (free space): no overflow
+
 # The stop helper enforces --stop-timeout itself; systemd's own timeout is only a backstop.
 STOP_MARGIN = 15
 RESTART_DELAY_USEC = 100_000  # systemd's default RestartSec=100ms; docker starts its backoff there
@@ -41,6 +43,7 @@ SIGNATURES = {
     "RestartUSec": "t",
     "StartLimitIntervalUSec": "t",
     "LogRateLimitIntervalUSec": "t",
+    "LogRateLimitBurst": "u",
     "CollectMode": "s",
     "Slice": "s",
     "Environment": "as",
@@ -103,7 +106,10 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         # none of those may leave the unit "failed" (users' pain with podman units).
         ("SuccessExitStatus", ([128 + stop, 128 + signal.SIGKILL], sorted({stop, signal.SIGKILL}))),
         # Container output is data, not chatter: no journald rate limit (lost lines, podman#18501).
-        ("LogRateLimitIntervalUSec", 0),
+        # systemd exports no per-unit limit of 0 (journald's default then applies, and silently
+        # drops lines past 10000 per 30 s, scaled by free space): a huge burst per second instead.
+        ("LogRateLimitIntervalUSec", USEC),
+        ("LogRateLimitBurst", LOG_BURST),
         # One slice for all containers: an administrator can bound them all at once.
         ("Slice", UNIT_SLICE),
         ("Environment", [f"CONMAN_CONTAINER_ID={spec.id}", f"CONMAN_CONTAINER_NAME={spec.name}"]),

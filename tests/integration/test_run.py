@@ -236,3 +236,12 @@ def test_logs_time_filters_and_timestamps(clean: Conman) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z hello\n", stamped)
     assert clean.ok("logs", "--since", "1h", "stamped") == "hello\n"
     assert clean.ok("logs", "--until", "2000-01-01T00:00:00Z", "stamped") == ""
+
+
+def test_no_line_is_lost_to_journald_rate_limits(clean: Conman) -> None:
+    # journald's default limit (10000 lines per 30 s, scaled by free space) would drop most of these.
+    clean.ok("run", "-d", "--name", "flood", "busybox", "sh", "-c", "seq 1 100000")
+    assert clean.ok("wait", "flood") == "0\n"
+    clean.system.run(["journalctl", "--sync"])
+    lines = clean.ok("logs", "flood", timeout=120).splitlines()
+    assert len(lines) == 100000 and lines[0] == "1" and lines[-1] == "100000"
