@@ -117,6 +117,13 @@ def main() -> None:
     except click.Abort:
         click.echo("Aborted!", err=True)
         sys.exit(130)
+    except OSError as e:
+        # What the core did not foresee (a full disk, a vanished file): still one line, no traceback.
+        if debug_enabled():
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        Failure(ConmanError(f"{e.strerror or e}{where}")).show()
+        sys.exit(125)
     except click.ClickException as e:
         e.show()
         # Usage errors are conman's errors too (docker: 125 for a bad flag).

@@ -7,6 +7,7 @@ import errno
 import fcntl
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,8 +103,14 @@ class Store:
         try:
             os.makedirs(self.paths.container(spec.id), mode=0o700)
             write_atomic(self.paths.spec(spec.id), spec.to_json())
-        except BaseException:
+        except BaseException as e:
+            shutil.rmtree(self.paths.container(spec.id), ignore_errors=True)
             os.unlink(self.paths.name_link(spec.name))
+            if isinstance(e, OSError):
+                raise ConmanError(
+                    f"cannot write the state of container {spec.name} in {self.paths.root}: {e.strerror}",
+                    hint="free some space there, or choose another --root",
+                ) from None
             raise
 
     def _reserve_name(self, name: str, cid: str) -> None:

@@ -121,10 +121,10 @@ class Lifecycle:
         """rm -f: SIGKILL everything of the unit, then wait for the stop to finish."""
         try:
             self.bus.call(messages.kill_unit(spec.unit, "all", signal.SIGKILL))
+            self.bus.run_job(messages.stop_unit(spec.unit), timeout=unit.STOP_MARGIN + 30)
         except BusError as e:
-            if e.name != NO_SUCH_UNIT:
+            if e.name != NO_SUCH_UNIT:  # gone already: remove_state() still releases what it left
                 raise
-        self.bus.run_job(messages.stop_unit(spec.unit), timeout=unit.STOP_MARGIN + 30)
 
     def wait(self, spec: ContainerSpec, timeout: float | None = None) -> None:
         """Until the container has exited (and is not about to be restarted)."""

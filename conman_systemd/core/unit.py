@@ -63,21 +63,21 @@ def _exec(shim: str, verb: str, spec: ContainerSpec, paths: Paths, ignore_failur
     return [(shim, argv, ignore_failure)]
 
 
+WHEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "when.sh")
+
+
 def _stop(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
     """systemd runs ExecStop also after the container exited by itself: then there is nothing
-    to stop, and a shell test ($MAINPID is unset) saves starting Python on every exit."""
+    to stop, and when.sh ($MAINPID is unset) saves starting Python on every exit."""
     ((_, argv, _),) = _exec(shim, "stop", spec, paths)
-    return [
-        ("/bin/sh", ["/bin/sh", "-c", '[ -n "$MAINPID" ] || exit 0; exec "$@"', "conman-stop", *argv], False)
-    ]
+    return [("/bin/sh", ["/bin/sh", WHEN, "mainpid", *argv], False)]
 
 
 def _cleanup(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
-    """A shim that saw its container end cleaned up itself, runtime dir included: then a shell
-    test spares starting Python again. The leading "-": a clean-up problem must not fail the unit."""
+    """A shim that saw its container end cleaned up itself, runtime dir included: then when.sh
+    spares starting Python again. The leading "-": a clean-up problem must not fail the unit."""
     ((_, argv, _),) = _exec(shim, "cleanup", spec, paths)
-    check = f'[ -d "{paths.run_dir(spec.id)}" ] || exit 0; exec "$@"'
-    return [("/bin/sh", ["/bin/sh", "-c", check, "conman-cleanup", *argv], True)]
+    return [("/bin/sh", ["/bin/sh", WHEN, "dir", paths.run_dir(spec.id), *argv], True)]
 
 
 def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> list[tuple[str, Any]]:

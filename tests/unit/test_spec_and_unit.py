@@ -82,14 +82,12 @@ def test_render_is_unit_file_syntax() -> None:
     text = unit.render(unit.properties(make(), PATHS, shim="/usr/bin/conman-shim"))
     assert "Delegate=yes" in text.splitlines()
     assert "SuccessExitStatus=143 137 SIGKILL SIGTERM" in text.splitlines()
-    post = next(line for line in text.splitlines() if line.startswith("ExecStopPost="))
-    assert post.startswith("ExecStopPost=-/bin/sh -c ")
-    assert post.endswith(
-        "conman-cleanup /usr/bin/conman-shim cleanup --root /var/lib/conman --runroot /run/conman "
-        + "a" * 64
-    )
-    stop = next(line for line in text.splitlines() if line.startswith("ExecStop="))
-    assert stop.startswith("ExecStop=/bin/sh -c ") and "conman-shim stop" in stop
+    cleanup = f"/usr/bin/conman-shim cleanup --root /var/lib/conman --runroot /run/conman {'a' * 64}"
+    assert f"ExecStopPost=-/bin/sh {unit.WHEN} dir /run/conman/{'a' * 64} {cleanup}" in text.splitlines()
+    stop = f"/usr/bin/conman-shim stop --root /var/lib/conman --runroot /run/conman {'a' * 64}"
+    assert f"ExecStop=/bin/sh {unit.WHEN} mainpid {stop}" in text.splitlines()
+    # systemd 252 cannot read `$` or `;` back from a transient unit file after a daemon-reload.
+    assert "$" not in text and ";" not in text
 
 
 def test_oci_config_places_the_container_in_the_units_cgroup() -> None:
