@@ -71,7 +71,8 @@ def build_spec(opts: RunOptions, images: ImageStore, environ: dict[str, str] | N
     env = options.parse_env(opts.env, opts.env_files, os.environ if environ is None else environ)
     workdir = options.parse_workdir(opts.workdir) if opts.workdir else None
     labels = options.parse_labels(opts.labels)
-    image = images.get(opts.image)
+    image = images.get_for_run(opts.image)
+
     uid, gid = options.parse_user(opts.user, image.rootfs) if opts.user else (0, 0)
     cid = new_id()
     return ContainerSpec(

@@ -20,6 +20,7 @@ from typing import Any
 from conman_systemd import runner
 from conman_systemd.core.store import Paths, read_json, write_atomic
 from conman_systemd.errors import ConmanError
+from conman_systemd.log import debug
 
 REF_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -87,6 +88,21 @@ class ImageStore:
             f"no such image: {ref}",
             hint="list images with `conman image ls`, or build one with `conman image import busybox`",
         )
+
+    def get_for_run(self, ref: str) -> Image:
+        """As get(), but busybox, the one image conman can make on its own, is made when missing,
+        as `docker run` pulls what it lacks."""
+        try:
+            return self.get(ref)
+        except ConmanError:
+            if (
+                not REF_RE.match(ref)
+                or normalize(ref) != "busybox:latest"
+                or not os.access(BUSYBOX, os.X_OK)
+            ):
+                raise
+        debug("busybox:latest is missing: importing it from the host's busybox-static")
+        return self.import_(ref, None)
 
     def import_(self, ref: str, source: str | None) -> Image:
         ref = normalize(ref)

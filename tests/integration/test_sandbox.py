@@ -217,3 +217,12 @@ printf abc | conman run -i --rm busybox cat
     assert lines[0] == "cgroups:     v2"
     assert re.fullmatch(r"0::/conman\.slice/conman-[0-9a-f]{64}\.service/container", lines[1])
     assert lines[2:] == ["exit 3", "active", "abc"]
+
+
+def test_busybox_is_made_on_first_use_as_docker_pulls() -> None:
+    proc = conman(
+        "sandbox", "--", "sh", "-c", "conman run --rm busybox echo hi && conman image ls -q | wc -l"
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "hi\n1\n", "")
+    other = conman("sandbox", "--", "conman", "run", "--rm", "alpine", "true")
+    assert other.returncode == 125 and other.stderr.startswith("Error: no such image: alpine\n")

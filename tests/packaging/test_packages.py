@@ -118,8 +118,10 @@ def rpm(out: Path) -> Rpm:
 
 
 def source_modules() -> list[str]:
-    """Every module of the package in the source tree, as paths relative to the package's parent."""
-    return sorted(str(p.relative_to(TOP)) for p in (TOP / PKG).rglob("*.py") if "__pycache__" not in p.parts)
+    """Every module of the package in the source tree (and when.sh, which the units run), as paths
+    relative to the package's parent."""
+    files = [*(TOP / PKG).rglob("*.py"), TOP / PKG / "when.sh"]
+    return sorted(str(p.relative_to(TOP)) for p in files if "__pycache__" not in p.parts)
 
 
 def pyproject_version() -> str:
