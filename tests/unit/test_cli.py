@@ -85,3 +85,19 @@ def test_journal_entries() -> None:
     assert out is not None and out.message == b"hi" and out.stderr and out.cursor == "c"
     binary = parse('{"MESSAGE": [104, 255], "PRIORITY": "6"}')
     assert binary is not None and binary.message == b"h\xff" and not binary.stderr
+
+
+def test_inspect_format_takes_field_paths() -> None:
+    from conman_systemd.cli.ps import render_format
+    from conman_systemd.errors import ConmanError
+
+    info = {
+        "Name": "web",
+        "State": {"Pid": 42, "Running": True, "ExitCode": None},
+        "Config": {"Cmd": ["sleep", "1"]},
+    }
+    assert render_format("{{.State.Pid}}", info) == "42"
+    assert render_format("{{ .Name }} {{.State.Running}} {{.State.ExitCode}}", info) == "web true <no value>"
+    assert render_format("{{.Config.Cmd}}", info) == '["sleep", "1"]'
+    with pytest.raises(ConmanError, match='invalid format "{{.State.Nope}}": no field .State.Nope'):
+        render_format("{{.State.Nope}}", info)
