@@ -81,22 +81,26 @@ class Sandbox:
     ) -> None:
         self.poweroff()
 
-    def _config(self, mode: CgroupMode) -> str:
-        v1 = [h.options for h in current_hierarchies() if h.fstype == "cgroup"]
-        return json.dumps(
-            {
-                "name": self.name,
-                "cgroup_mode": str(mode),
-                "v1": v1,
-                "keep": self.keep,
-                "masks": plan.masks(),
-                "target": plan.TARGET,
-                "target_unit": plan.TARGET_UNIT,
-                "journald_conf": plan.JOURNALD_CONF,
-                "systemd": plan.SYSTEMD,
-                "env": {"container": self.name, "PATH": runner.DEFAULT_PATH, "LANG": "C.UTF-8"},
-            }
-        )
+    def _config(self, mode: CgroupMode, notify_socket: str) -> dict[str, object]:
+        """What boot.py (stage two, inside the namespaces) needs, passed as JSON on its command line."""
+        env = {
+            "container": self.name,
+            "PATH": runner.DEFAULT_PATH,
+            "LANG": "C.UTF-8",
+            "NOTIFY_SOCKET": notify_socket,
+        }
+        return {
+            "name": self.name,
+            "cgroup_mode": str(mode),
+            "v1": [h.options for h in current_hierarchies() if h.fstype == "cgroup"],
+            "keep": self.keep,
+            "masks": plan.masks(),
+            "target": plan.TARGET,
+            "target_unit": plan.TARGET_UNIT,
+            "journald_conf": plan.JOURNALD_CONF,
+            "systemd": plan.SYSTEMD,
+            "env": env,
+        }
 
     def boot(self) -> None:
         check_can_boot()
@@ -134,8 +138,7 @@ class Sandbox:
         debug(f"sandbox {self.name} is up: PID 1 is host pid {pid}")
 
     def _start(self, mode: CgroupMode, notify: NotifySocket) -> None:
-        config = json.loads(self._config(mode))
-        config["env"]["NOTIFY_SOCKET"] = notify.name
+        config = self._config(mode, notify.name)
         boot = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
         argv = [
             "unshare",
