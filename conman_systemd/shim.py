@@ -22,9 +22,10 @@ import time
 from conman_systemd import runner
 from conman_systemd.cgroups import CgroupMode, current_mode, read_proc
 from conman_systemd.core import mounts, oci, systemd_io
-from conman_systemd.core.removal import release, remove_state
+from conman_systemd.core.removal import delete_runc_state, release, remove_state
 from conman_systemd.core.spec import ContainerSpec
 from conman_systemd.core.store import Paths, read_record, write_atomic, write_record
+from conman_systemd.core.unit import success_exit_status
 from conman_systemd.errors import EXIT_CANNOT_INVOKE, EXIT_ENGINE, EXIT_NOT_FOUND, ConmanError
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -86,7 +87,7 @@ def runc_create(
 ) -> int:
     """`runc create` with the given fds as the container's stdio; returns the init's pid."""
     pid_file = os.path.join(paths.run_dir(spec.id), "init.pid")
-    runc(paths, "delete", "--force", spec.id, check=False)  # old state of a restarted container
+    delete_runc_state(paths, spec.id)  # left by a run whose clean-up never came (a crash)
     argv = ["runc", "--root", paths.runc_root, "--log", _runc_log(paths, spec.id), "--log-format", "json",
             "create", "--bundle", paths.bundle(spec.id), "--pid-file", pid_file]  # fmt: skip
     if console_socket:
@@ -113,7 +114,7 @@ def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
 
 
 def _runc_failure(paths: Paths, spec: ContainerSpec, code: int) -> ConmanError:
-    message = _last_runc_error(_runc_log(paths, spec.id))
+    message = last_runc_error(_runc_log(paths, spec.id))
     return ConmanError(
         message or f"runc create failed with exit status {code}", exit_code=runc_error_code(message)
     )
@@ -123,7 +124,7 @@ def _runc_log(paths: Paths, cid: str) -> str:
     return os.path.join(paths.run_dir(cid), "runc.log")
 
 
-def _last_runc_error(log: str) -> str:
+def last_runc_error(log: str) -> str:
     try:
         with open(log) as f:
             lines = [json.loads(line) for line in f if line.strip()]
@@ -227,16 +228,16 @@ def exit_code(status: os.waitid_result) -> int:
     return status.si_status if status.si_code == os.CLD_EXITED else 128 + status.si_status
 
 
-# Deaths systemd counts as clean for a service, plus those SuccessExitStatus= adds (unit.py).
-_CLEAN_SIGNALS = {signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGKILL}
+# Deaths systemd counts as clean for any service; the unit's SuccessExitStatus= adds more.
+_CLEAN_SIGNALS = {signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE}
 
 
 def result_of(spec: ContainerSpec, status: os.waitid_result) -> str:
     """The Result= systemd will give this exit (what $SERVICE_RESULT says in ExecStopPost)."""
+    codes, signals = success_exit_status(spec)
     if status.si_code == os.CLD_EXITED:
-        clean = status.si_status in (0, 128 + spec.stop_signal, 128 + signal.SIGKILL)
-        return "success" if clean else "exit-code"
-    return "success" if status.si_status in _CLEAN_SIGNALS | {spec.stop_signal} else "signal"
+        return "success" if status.si_status == 0 or status.si_status in codes else "exit-code"
+    return "success" if status.si_status in _CLEAN_SIGNALS | set(signals) else "signal"
 
 
 def _end_restarts_after(spec: ContainerSpec, limit: int) -> None:

@@ -15,9 +15,9 @@ from conman_systemd.errors import EXIT_ENGINE, ConmanError
 
 def runc_failure(log: str) -> str | None:
     """runc's own error (not the process's), from its JSON log."""
-    from conman_systemd.shim import _last_runc_error
+    from conman_systemd.shim import last_runc_error
 
-    return _last_runc_error(log) or None
+    return last_runc_error(log) or None
 
 
 def exec_code(message: str) -> int:

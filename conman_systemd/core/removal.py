@@ -13,11 +13,17 @@ from conman_systemd.core.store import Paths
 UNIT_SLICE = "conman.slice"  # every container's unit lives in it
 
 
-def release(paths: Paths, cid: str) -> None:
-    """Everything of one run but its records: runc's state, the rootfs mount, the runtime dir."""
+def delete_runc_state(paths: Paths, cid: str) -> None:
+    """runc's state of an earlier run, if any (no runc process when there is none)."""
     if os.path.isdir(os.path.join(paths.runc_root, cid)):
         runner.run(["runc", "--root", paths.runc_root, "delete", "--force", cid], check=False)
+
+
+def release(paths: Paths, cid: str) -> None:
+    """Everything of one run but its records: runc's state, the rootfs mount, the runtime dir."""
+    delete_runc_state(paths, cid)
     mounts.umount(paths.rootfs(cid))
+
     shutil.rmtree(paths.run_dir(cid), ignore_errors=True)
     remove_unmanaged_cgroups(f"/{UNIT_SLICE}/conman-{cid}.service")
 

@@ -66,6 +66,14 @@ def _exec(shim: str, verb: str, spec: ContainerSpec, paths: Paths, ignore_failur
 WHEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "when.sh")
 
 
+def success_exit_status(spec: ContainerSpec) -> tuple[list[int], list[int]]:
+    """(exit codes, signals) that end the container cleanly beyond systemd's own: a stop ends the
+    init by the stop signal (or exit 128+N), or by SIGKILL after the timeout, and none of those
+    may leave the unit "failed" (users' pain with podman units). The shim predicts Result= by it."""
+    stop = spec.stop_signal
+    return [128 + stop, 128 + signal.SIGKILL], sorted({stop, signal.SIGKILL})
+
+
 def _stop(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
     """systemd runs ExecStop also after the container exited by itself: then there is nothing
     to stop, and when.sh ($MAINPID is unset) saves starting Python on every exit."""
@@ -83,7 +91,6 @@ def _cleanup(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
 def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> list[tuple[str, Any]]:
     """(name, value) pairs in the order they go to StartTransientUnit."""
     shim = shim or shim_path()
-    stop = spec.stop_signal
     props: list[tuple[str, Any]] = [
         ("Description", f"conman container {spec.name} ({spec.image})"),
         # The shim says READY=1 after `runc start`, so a start job is done only once the container runs.
@@ -94,7 +101,8 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         ("Delegate", True),
         # The stop signal goes to the container's init only, as docker does; SIGKILL at the end to all.
         ("KillMode", "mixed"),
-        ("KillSignal", stop),
+        ("KillSignal", spec.stop_signal),
+
         ("ExecStart", _exec(shim, "start", spec, paths)),
         # The stop helper sends the stop signal, waits --stop-timeout, then SIGKILLs the init.
         ("ExecStop", _stop(shim, spec, paths)),
@@ -102,10 +110,9 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         ("ExecStopPost", _cleanup(shim, spec, paths)),
         ("TimeoutStopUSec", (spec.stop_timeout + STOP_MARGIN) * USEC),
         ("SyslogIdentifier", spec.name),
-        # A stop ends the init by the stop signal (or exit 128+N), or by SIGKILL after the timeout:
-        # none of those may leave the unit "failed" (users' pain with podman units).
-        ("SuccessExitStatus", ([128 + stop, 128 + signal.SIGKILL], sorted({stop, signal.SIGKILL}))),
-        # Container output is data, not chatter: no journald rate limit (lost lines, podman#18501).
+        # Every way a stop ends the container counts as success (see success_exit_status).
+        ("SuccessExitStatus", success_exit_status(spec)),
+        # Container output is data, not chatter: journald must not drop it (podman#18501). But
         # systemd exports no per-unit limit of 0 (journald's default then applies, and silently
         # drops lines past 10000 per 30 s, scaled by free space): a huge burst per second instead.
         ("LogRateLimitIntervalUSec", USEC),
