@@ -33,7 +33,7 @@ def start(app: App, attach: bool, container: str) -> None:
         if not attach:
             click.echo(container)
             return
-        from conman_systemd.cli.run import attach_until_exit
+        from conman_systemd.core.attaching import attach_until_exit
 
         code = attach_until_exit(lc, spec, after_cursor=cursor)
     raise SystemExit(code)

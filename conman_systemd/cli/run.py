@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +13,9 @@ import click
 from conman_systemd.cli import App
 from conman_systemd.cli.common import require_root, session
 from conman_systemd.core.attach_client import DEFAULT_DETACH_KEYS, parse_detach_keys
+from conman_systemd.core.attaching import attach, attach_until_exit
 from conman_systemd.core.create import RunOptions, build_spec
 from conman_systemd.core.images import ImageStore
-from conman_systemd.core.lifecycle import Lifecycle
 from conman_systemd.core.spec import ContainerSpec
 from conman_systemd.errors import ConmanError
 
@@ -110,50 +109,12 @@ def run(app: App, /, detach: bool, interactive: bool, tty: bool, detach_keys: st
             click.echo(spec.id)
             return
         if attached:
-            from conman_systemd.core.attaching import attach
-
             code = attach(lc, spec, keys, stdin=interactive, sig_proxy=sig_proxy)
             raise SystemExit(0 if code is None else code)
         code = attach_until_exit(lc, spec)
         if kw["rm"]:
             lc.remove(spec, force=True)
     raise SystemExit(code)
-
-
-def attach_until_exit(lc: Lifecycle, spec: ContainerSpec, after_cursor: str | None = None) -> int:
-    """Stream the container's output until it exits; SIGINT or SIGTERM stop it. Its exit code."""
-    from conman_systemd.core import logs
-    from conman_systemd.dbus import messages
-
-    interrupted: list[int] = []
-    stop_sent: list[bool] = []
-
-    def note(signum: int, _frame: object) -> None:
-        interrupted.append(signum)
-
-    old = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def exited() -> None:
-        def check() -> bool:
-            if interrupted and not stop_sent:
-                stop_sent.append(True)
-                lc.bus.call(messages.stop_unit(spec.unit))  # the wait below sees it through
-            return not lc.facts(spec).container_state(ever_started=True).is_running
-
-        lc.bus.wait_signal(messages.unit_properties_changed_rule(spec.unit), check, poll=0.25)
-
-    try:
-        logs.follow_until(spec.unit, logs.Printer(), exited, after_cursor=after_cursor)
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-    code = lc.exit_code(spec)
-    if code is None:
-        raise ConmanError(
-            f"the exit status of container {spec.name} was not recorded",
-            hint=f"see `journalctl -u {spec.unit}`",
-        )
-    return code
 
 
 @click.command(context_settings=_SETTINGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from conman_systemd.core import unit
@@ -126,18 +127,22 @@ class Lifecycle:
             if e.name != NO_SUCH_UNIT:  # gone already: remove_state() still releases what it left
                 raise
 
-    def wait(self, spec: ContainerSpec, timeout: float | None = None) -> None:
-        """Until the container has exited (and is not about to be restarted)."""
+    def wait(self, spec: ContainerSpec, timeout: float | None = None, poll: float = 1.0,
+             each: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """Until the container has exited (and is not about to be restarted). each() runs before
+        every check (a foreground run sends its stop there when the user interrupted it)."""
         rule = messages.unit_properties_changed_rule(spec.unit)
         deadline = None if timeout is None else time.monotonic() + timeout
 
         def done() -> bool:
             if deadline is not None and time.monotonic() > deadline:
                 raise ConmanError(f"timed out waiting for container {spec.name}")
+            if each is not None:
+                each()
             return not self.facts(spec).container_state(ever_started=True).is_running
 
-        # Re-check every second too: a signal could come between a check and the match.
-        self.bus.wait_signal(rule, done, poll=1.0)
+        # Re-check every poll seconds too: a signal could come between a check and the match.
+        self.bus.wait_signal(rule, done, poll=poll)
 
     def exit_code(self, spec: ContainerSpec) -> int | None:
         record = self.store.records(spec.id).get("exit")

@@ -102,7 +102,6 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         # The stop signal goes to the container's init only, as docker does; SIGKILL at the end to all.
         ("KillMode", "mixed"),
         ("KillSignal", spec.stop_signal),
-
         ("ExecStart", _exec(shim, "start", spec, paths)),
         # The stop helper sends the stop signal, waits --stop-timeout, then SIGKILLs the init.
         ("ExecStop", _stop(shim, spec, paths)),
