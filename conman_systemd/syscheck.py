@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from conman_systemd import runner
 from conman_systemd.cgroups import current_mode
 from conman_systemd.errors import ConmanError
 
 
-@dataclass
 class Report:
-    facts: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.facts: list[tuple[str, str]] = []
+        self.problems: list[str] = []
 
     def add(self, key: str, value: str) -> None:
         self.facts.append((key, value))
@@ -35,13 +34,13 @@ def check_systemd(report: Report) -> None:
             f"systemd is not PID 1 here (PID 1 is {pid1}); "
             "conman needs systemd as the supervisor: `conman sandbox -- CMD` boots one"
         )
-    from conman_systemd.dbus import messages
-    from conman_systemd.dbus.bus import Bus
+    from conman_systemd.dbus.systemd import Systemd
 
     try:
-        with Bus() as bus:
-            (version,) = bus.call(messages.manager_version())
-        report.add("systemd", f"{version[1]} (asked over D-Bus)")
+        with Systemd.connect() as systemd:
+            version = systemd.version()
+            how = "its private socket" if systemd.direct else "the system bus"
+        report.add("systemd", f"{version} (asked over D-Bus, {how})")
     except ConmanError as e:
         report.add("systemd", "not reachable")
         report.problems.append(e.message)
@@ -54,15 +53,26 @@ def check_cgroups(report: Report) -> None:
         report.problems.append("no cgroup filesystem is mounted at /sys/fs/cgroup")
 
 
-def check_runc(report: Report) -> None:
-    path = runner.find_binary("runc")
-    if path is None:
-        report.add("runc", "not found")
-        report.problems.append("runc is not installed: apt-get install runc")
-        return
-    out = runner.run([path, "--version"], check=False).stdout
-    version = out.split("\n", 1)[0].removeprefix("runc version ").strip() or "unknown"
-    report.add("runc", f"{path} {version}")
+def check_runtimes(report: Report) -> None:
+    found = False
+    for name in ("crun", "runc"):
+        path = runner.find_binary(name)
+        if path is None:
+            report.add(name, "not found")
+            continue
+        found = True
+        out = runner.run([path, "--version"], check=False).stdout
+        version = out.split("\n", 1)[0].removeprefix(f"{name} version ").strip() or "unknown"
+        report.add(name, f"{path} {version}")
+    if not found:
+        report.problems.append("no OCI runtime is installed: apt-get install crun (or runc)")
+    else:
+        from conman_systemd.config import default_runtime
+
+        try:
+            report.add("runtime", f"{default_runtime()} (the default)")
+        except ConmanError as e:
+            report.problems.append(e.message)
 
 
 def check_user(report: Report) -> None:
@@ -93,6 +103,6 @@ def system_check(root: str, runroot: str) -> Report:
     check_user(report)
     check_systemd(report)
     check_cgroups(report)
-    check_runc(report)
+    check_runtimes(report)
     check_dirs(report, root, runroot)
     return report

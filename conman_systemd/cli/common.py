@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from contextlib import contextmanager
 
-from conman_systemd.cli import App
 from conman_systemd.core.containers import Store
 from conman_systemd.core.lifecycle import Lifecycle
+from conman_systemd.dbus.systemd import Systemd
 from conman_systemd.errors import ConmanError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from conman_systemd.cli import App
 
 
 def require_root() -> None:
@@ -19,8 +24,7 @@ def require_root() -> None:
 
 @contextmanager
 def session(app: App) -> Iterator[Lifecycle]:
+    """A Lifecycle over one connection to systemd, for the length of a `with` block."""
     require_root()
-    from conman_systemd.dbus.bus import Bus
-
-    with Bus() as bus:
-        yield Lifecycle(Store(app.paths), bus)
+    with Systemd.connect() as systemd:
+        yield Lifecycle(Store(app.paths), systemd)

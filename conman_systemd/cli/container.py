@@ -8,9 +8,9 @@ import click
 
 from conman_systemd.cli import App
 from conman_systemd.cli.common import session
+from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.core.lifecycle import Lifecycle
 from conman_systemd.core.options import parse_signal, parse_stop_timeout
-from conman_systemd.core.spec import ContainerSpec
 
 _names = click.argument("containers", nargs=-1, required=True)
 
@@ -21,21 +21,21 @@ _names = click.argument("containers", nargs=-1, required=True)
 @click.pass_obj
 def start(app: App, attach: bool, container: str) -> None:
     """Start a created or exited container."""
+    from conman_systemd.core.journal import Reader
+
     with session(app) as lc:
         spec = lc.store.resolve(container)
-        cursor = None
-        if attach:
-            from conman_systemd.core.logs import last_cursor
-
-            cursor = last_cursor(spec.unit)
+        reader = Reader(spec.unit) if attach else None
+        if reader is not None:
+            reader.last_cursor()  # only this run's output
         with lc.store.locked(spec):
-            lc.start(spec)
-        if not attach:
+            watch = lc.start(spec)
+        if reader is None:
             click.echo(container)
             return
-        from conman_systemd.core.attaching import attach_until_exit
+        from conman_systemd.core.attaching import follow_to_exit
 
-        code = attach_until_exit(lc, spec, after_cursor=cursor)
+        code = follow_to_exit(lc, spec, watch, reader)
     raise SystemExit(code)
 
 
@@ -107,8 +107,8 @@ def wait(app: App, containers: tuple[str, ...]) -> None:
     with session(app) as lc:
         for ref in containers:
             spec = lc.store.resolve(ref)
-            lc.wait(spec)
-            code = lc.exit_code(spec)
+            last = lc.wait(spec)
+            code = lc.exit_code(spec, last)
             click.echo("" if code is None else code)
 
 

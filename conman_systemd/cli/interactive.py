@@ -1,4 +1,4 @@
-"""`conman attach` and `conman exec`."""
+"""`conman attach`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 
 from conman_systemd.cli import App
 from conman_systemd.cli.common import session
-from conman_systemd.core.attach_client import DEFAULT_DETACH_KEYS, parse_detach_keys
+from conman_systemd.core.detach_keys import DEFAULT_DETACH_KEYS, parse_detach_keys
 
 
 @click.command()
@@ -25,35 +25,3 @@ def attach(app: App, detach_keys: str, no_stdin: bool, sig_proxy: bool, containe
     with session(app) as lc:
         code = attach_to(lc, lc.store.resolve(container), keys, stdin=not no_stdin, sig_proxy=sig_proxy)
     raise SystemExit(0 if code is None else code)
-
-
-@click.command("exec", context_settings={"allow_interspersed_args": False})
-@click.option("-i", "--interactive", is_flag=True, help="Keep stdin open.")
-@click.option("-t", "--tty", is_flag=True, help="Allocate a terminal.")
-@click.option("-d", "--detach", is_flag=True, help="Run in the background.")
-@click.option("-e", "--env", multiple=True, help="Set an environment variable (K=V).")
-@click.option("-w", "--workdir", help="Working directory inside the container.")
-@click.option("-u", "--user", help="UID[:GID] or names from the image.")
-@click.argument("container")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.pass_obj
-def exec_(app: App, interactive: bool, tty: bool, detach: bool, env: tuple[str, ...], workdir: str | None,
-          user: str | None, container: str, command: tuple[str, ...]) -> None:  # fmt: skip
-    """Run a new process in a running container."""
-    import os
-
-    from conman_systemd.cli.run import check_terminal
-    from conman_systemd.core import options
-    from conman_systemd.core.execute import execute
-
-    if not detach:
-        check_terminal(interactive, tty)
-
-    items = options.parse_env(env, (), os.environ)
-    cwd = options.parse_workdir(workdir) if workdir else None
-    with session(app) as lc:
-        spec = lc.store.resolve(container)
-        uid_gid = options.parse_user(user, spec.rootfs) if user else None
-        code = execute(lc, spec, command, interactive=interactive, tty=tty, detach=detach, env=items,
-                       workdir=cwd, user=uid_gid)  # fmt: skip
-    raise SystemExit(code)

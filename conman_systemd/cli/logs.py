@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
+import time
 
 import click
 
 from conman_systemd.cli import App
 from conman_systemd.cli.common import session
 
-_RELATIVE = re.compile(r"^(\d+)(s|m|h|d)$")
-
-
-def journal_time(text: str) -> str:
-    """docker's forms (10m, RFC 3339) in journalctl's: -10m, "2026-11-28 10:00:00 UTC"."""
-    if m := _RELATIVE.match(text):
-        return f"-{m.group(1)}{ {'s': 's', 'm': 'min', 'h': 'h', 'd': 'd'}[m.group(2)] }"
-    if "T" in text and text[:4].isdigit():
-        date, _, rest = text.partition("T")
-        if rest.endswith("Z"):
-            return f"{date} {rest[:-1]} UTC"
-        return f"{date} {rest}"
-    return text
-
 
 @click.command()
 @click.option("-f", "--follow", is_flag=True, help="Follow the output until the container exits.")
-@click.option("--since", help="Only output since this time (10m, 2026-11-28T10:00:00Z, ...).")
+@click.option("--since", help="Only output since this time (10m, 1h30m, 2026-11-28T10:00:00Z, a Unix time).")
 @click.option("--until", help="Only output until this time.")
 @click.option("-n", "--tail", type=int, help="Only the last N lines.")
 @click.option("-t", "--timestamps", is_flag=True, help="Prefix each line with its time.")
@@ -35,14 +21,18 @@ def journal_time(text: str) -> str:
 def logs(app: App, follow: bool, since: str | None, until: str | None, tail: int | None, timestamps: bool,
          container: str) -> None:  # fmt: skip
     """Print a container's output."""
-    from conman_systemd.core import logs as journal
+    from conman_systemd.core import logs as output
+    from conman_systemd.core.journal import Reader, parse_time
 
+    now = time.time()
+    since_usec = parse_time(since, now) if since else None
+    until_usec = parse_time(until, now) if until else None
     with session(app) as lc:
         spec = lc.store.resolve(container)
-        printer = journal.Printer(timestamps)
-        kw = {"tail": tail, "since": journal_time(since) if since else None,
-              "until": journal_time(until) if until else None}  # fmt: skip
-        if not follow or not lc.state(spec).is_running:
-            journal.show(spec.unit, printer, **kw)
-            return
-        journal.follow_until(spec.unit, printer, lambda: lc.wait(spec), **kw)
+        printer = output.Printer(timestamps)
+        with Reader(spec.unit) as reader:
+            if follow and until_usec is None:
+                reader.fileno()  # watch for new lines from before the first is read
+            output.show(reader, printer, tail, since_usec, until_usec)
+            if follow and until_usec is None and lc.state(spec).is_running:
+                output.follow(lc.systemd, lc.systemd.watch(spec.unit), reader, printer)

@@ -15,57 +15,11 @@ import sys
 import termios
 import tty
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from conman_systemd.core.attach_proto import Decoder, Kind, frame, int_frame, resize, unpack_int
-from conman_systemd.errors import ConmanError
+from conman_systemd.container.attach_proto import Decoder, Kind, frame, int_frame, resize, unpack_int
+from conman_systemd.core.detach_keys import DetachMatcher
 
-DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-
-
-class Detached(Exception):
-    """The user typed the detach keys."""
-
-
-def parse_detach_keys(text: str) -> bytes:
-    """docker's syntax: a comma-separated list of single characters or ctrl-<x>."""
-    keys = bytearray()
-    for part in text.split(","):
-        if len(part) == 1:
-            keys.append(ord(part))
-        elif part.startswith("ctrl-") and len(part) == 6 and part[5] in "abcdefghijklmnopqrstuvwxyz@[\\]^_":
-            keys.append(ord(part[5].upper()) & 0x1F)
-        else:
-            raise ConmanError(f'invalid detach keys "{text}": use a character or ctrl-<a-z@[\\]^_> per key, '
-                              "separated by commas")  # fmt: skip
-
-    if not keys:
-        raise ConmanError(f'invalid detach keys "{text}": none given')
-    return bytes(keys)
-
-
-@dataclass
-class DetachMatcher:
-    keys: bytes
-    matched: int = 0
-
-    def feed(self, data: bytes) -> bytes:
-        """Input to pass on; raises Detached when the whole sequence was typed."""
-        out = bytearray()
-        for byte in data:
-            if byte == self.keys[self.matched]:
-                self.matched += 1
-                if self.matched == len(self.keys):
-                    raise Detached
-                continue
-            out += self.keys[: self.matched]  # a partial match was ordinary input after all
-            self.matched = 0
-            if byte == self.keys[0]:
-                self.matched = 1
-            else:
-                out.append(byte)
-        return bytes(out)
 
 
 @contextlib.contextmanager
@@ -144,8 +98,8 @@ class Session:
                 if not data:
                     return None
                 for kind, payload in self.decoder.feed(data):
-                    if kind is Kind.EXIT:
+                    if kind == Kind.EXIT:
                         return unpack_int(payload)
-                    out = sys.stderr.buffer if kind is Kind.STDERR else sys.stdout.buffer
+                    out = sys.stderr.buffer if kind == Kind.STDERR else sys.stdout.buffer
                     out.write(payload)
                     out.flush()

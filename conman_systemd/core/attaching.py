@@ -1,36 +1,49 @@
-"""Attaching a client to a container: its shim's socket with -i/-t, else its journal output."""
+"""Attaching a client to a container: its IO server's socket with -i/-t, else its journal output."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
-from conman_systemd.core.attach_client import Detached, Session, connect
-from conman_systemd.core.lifecycle import Lifecycle
-from conman_systemd.core.spec import ContainerSpec
+from conman_systemd.core import logs
+from conman_systemd.core.journal import Reader
 from conman_systemd.errors import ConmanError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conman_systemd.container.spec import ContainerSpec
+    from conman_systemd.core.lifecycle import Lifecycle
+    from conman_systemd.dbus.units import UnitWatch
 
-def attach_socket(lc: Lifecycle, spec: ContainerSpec) -> str:
-    return os.path.join(lc.paths.run_dir(spec.id), "attach")
+
+def _not_running(spec: ContainerSpec) -> ConmanError:
+    return ConmanError(
+        f"container {spec.name} is not running", hint=f"start it with `conman start {spec.name}`"
+    )
 
 
 def attach(
     lc: Lifecycle, spec: ContainerSpec, detach_keys: bytes, stdin: bool, sig_proxy: bool
 ) -> int | None:
     """Attach to a running container; its exit code, or None when the user detached."""
+    watch = lc.systemd.watch(spec.unit)
     if not lc.state(spec).is_running:
-        raise ConmanError(
-            f"container {spec.name} is not running", hint=f"start it with `conman start {spec.name}`"
-        )
-    if not (spec.interactive or spec.tty):
-        # No shim owns its stdio: its output is in the journal, as `docker attach` streams it.
-        from conman_systemd.core.logs import last_cursor
+        raise _not_running(spec)
+    if not spec.owns_stdio:
+        # No IO server owns its stdio: its output is in the journal, as `docker attach` streams it.
+        reader = Reader(spec.unit)
+        reader.last_cursor()  # from now on
+        return follow_to_exit(lc, spec, watch, reader)
+    return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
 
-        return attach_until_exit(lc, spec, after_cursor=last_cursor(spec.unit) or "")
+
+def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
+                     stdin: bool, sig_proxy: bool) -> int | None:  # fmt: skip
+    from conman_systemd.core.attach_client import Session, connect
+    from conman_systemd.core.detach_keys import Detached
+
     try:
-        sock = connect(attach_socket(lc, spec))
+        sock = connect(lc.paths.attach_socket(spec.id))
     except OSError as e:
         raise ConmanError(f"cannot attach to container {spec.name}: {e.strerror}") from None
     session = Session(sock, stdin=stdin and spec.interactive, tty=spec.tty, detach_keys=detach_keys,
@@ -43,18 +56,14 @@ def attach(
     finally:
         sock.close()
     # Return once the unit is done too: its clean-up (and --rm's removal) has then happened.
-    lc.wait(spec)
-    if code is None:  # the shim went away without a word: the records have the exit
-        code = lc.exit_code(spec)
+    last = lc.wait(spec, watch)
+    if code is None:  # the IO server went away without a word: the records or systemd know
+        code = lc.exit_code(spec, last)
     return code if code is not None else 125
 
 
-def attach_until_exit(lc: Lifecycle, spec: ContainerSpec, after_cursor: str | None = None) -> int:
-    """Stream the container's output from the journal until it exits; SIGINT or SIGTERM stop it.
-    Its exit code."""
-    from conman_systemd.core import logs
-    from conman_systemd.dbus import messages
-
+def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, reader: Reader) -> int:
+    """Print the container's output until it exits; SIGINT or SIGTERM stop it. Its exit code."""
     interrupted: list[int] = []
     stop_sent: list[bool] = []
 
@@ -64,19 +73,16 @@ def attach_until_exit(lc: Lifecycle, spec: ContainerSpec, after_cursor: str | No
     def stop_if_interrupted() -> None:
         if interrupted and not stop_sent:
             stop_sent.append(True)
-            lc.bus.call(messages.stop_unit(spec.unit))  # the wait sees it through
-
-    def exited() -> None:
-        lc.wait(spec, poll=0.25, each=stop_if_interrupted)
+            lc.systemd.stop_no_wait(spec.unit)  # the wait sees it through
 
     old = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        logs.follow_until(spec.unit, logs.Printer(), exited, after_cursor=after_cursor)
-
+        with reader:
+            last = logs.follow(lc.systemd, watch, reader, logs.Printer(), each=stop_if_interrupted)
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
-    code = lc.exit_code(spec)
+    code = lc.exit_code(spec, last)
     if code is None:
         raise ConmanError(f"the exit status of container {spec.name} was not recorded",
                           hint=f"see `journalctl -u {spec.unit}`")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Containers on the CLI's side: the state directory plus what systemd says about each unit."""
+"""Containers on the CLI's side: the state directory, and each container's state as one object."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import errno
 import fcntl
 import os
 import secrets
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
-from conman_systemd.core.spec import ContainerSpec
-from conman_systemd.core.store import Paths, read_record, write_atomic
+from conman_systemd import fastjson
+from conman_systemd.container import oci
+from conman_systemd.container.paths import Paths, read_record, write_atomic
+from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.dbus.units import UnitState
 from conman_systemd.errors import ConmanError
+from conman_systemd.frozen import Frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class State(enum.StrEnum):
@@ -30,26 +33,59 @@ class State(enum.StrEnum):
     def is_running(self) -> bool:
         return self in (State.STARTING, State.RUNNING, State.RESTARTING, State.STOPPING)
 
-
-@dataclass(frozen=True)
-class UnitFacts:
-    """What systemd knows of a container's unit ("inactive" with no other fact when not loaded)."""
-
-    active_state: str = "inactive"
-    sub_state: str = "dead"
-    main_pid: int = 0
-    n_restarts: int = 0
-    result: str = ""
-    status_text: str = ""
-
-    def container_state(self, ever_started: bool) -> State:
-        if self.active_state in {"active", "reloading"}:
+    @classmethod
+    def of(cls, unit: UnitState, ever_started: bool) -> State:
+        if unit.active_state in ("active", "reloading"):
             return State.RUNNING
-        if self.active_state == "activating":
-            return State.RESTARTING if self.sub_state == "auto-restart" else State.STARTING
-        if self.active_state == "deactivating":
+        if unit.active_state == "activating":
+            return State.RESTARTING if unit.sub_state == "auto-restart" else State.STARTING
+        if unit.active_state == "deactivating":
             return State.STOPPING
         return State.EXITED if ever_started else State.CREATED
+
+
+class Records(Frozen):
+    """The start, exit and error records of a container's last run, read once."""
+
+    started: dict[str, Any] = {}
+    exit: dict[str, Any] = {}
+    error: dict[str, Any] = {}
+
+    @classmethod
+    def read(cls, paths: Paths, cid: str) -> Records:
+        return cls(**{k: read_record(paths, cid, k) or {} for k in ("started", "exit", "error")})
+
+    @property
+    def ever_started(self) -> bool:
+        return bool(self.started or self.exit or self.error)
+
+    @property
+    def exit_code(self) -> int | None:
+        code = self.exit.get("exit_code")
+        return int(code) if code is not None else None
+
+
+class ContainerInfo(Frozen):
+    """One container as ps, inspect, wait and attach see it: its spec, its records, its unit."""
+
+    spec: ContainerSpec
+    records: Records
+    unit: UnitState
+
+    @property
+    def state(self) -> State:
+        return State.of(self.unit, self.records.ever_started)
+
+    @property
+    def running(self) -> bool:
+        return self.state.is_running
+
+    @property
+    def pid(self) -> int:
+        """The container's init while it runs (the unit's main process once handed over)."""
+        if not self.running:
+            return 0
+        return int(self.records.started.get("pid") or self.unit.main_pid)
 
 
 def new_id() -> str:
@@ -97,13 +133,21 @@ class Store:
             raise ConmanError(f"no such container: {ref}", hint="list containers with `conman ps -a`")
         return spec
 
+    def records(self, cid: str) -> Records:
+        return Records.read(self.paths, cid)
+
     def create(self, spec: ContainerSpec) -> None:
-        """Reserve the name, then write the spec: of two creates of one name, exactly one wins."""
+        """Reserve the name, then write the spec and the runtime's config: of two creates of one
+        name, exactly one wins."""
         self._reserve_name(spec.name, spec.id)
         try:
             os.makedirs(self.paths.container(spec.id), mode=0o700)
+            config = oci.config(spec, self.paths.rootfs(spec.id))
+            write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
             write_atomic(self.paths.spec(spec.id), spec.to_json())
         except BaseException as e:
+            import shutil
+
             shutil.rmtree(self.paths.container(spec.id), ignore_errors=True)
             os.unlink(self.paths.name_link(spec.name))
             if isinstance(e, OSError):
@@ -131,23 +175,28 @@ class Store:
                 _unlink_if(link, owner)
         raise ConmanError(f'the container name "{name}" is being taken by another command')
 
-    @contextmanager
-    def locked(self, spec: ContainerSpec) -> Iterator[None]:
+    def locked(self, spec: ContainerSpec) -> Lock:
         """Serialise conman commands acting on one container (start, stop, rm...)."""
-        try:
-            fd = os.open(self.paths.lock(spec.id), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:
-            raise ConmanError(f"no such container: {spec.name}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return Lock(self.paths.lock(spec.id), spec.name)
 
-    def records(self, cid: str) -> dict[str, dict[str, Any]]:
-        return {
-            k: r for k in ("started", "exit", "error") if (r := read_record(self.paths, cid, k)) is not None
-        }
+
+class Lock:
+    """An exclusive flock(2) on a container's lock file, held inside a `with` block."""
+
+    def __init__(self, path: str, name: str) -> None:
+        self.path = path
+        self.name = name
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            raise ConmanError(f"no such container: {self.name}") from None
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        os.close(self.fd)
 
 
 def _unlink_if(link: str, target: str) -> None:

@@ -5,40 +5,53 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
 
+from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.core import options
 from conman_systemd.core.containers import new_id
-from conman_systemd.core.images import ImageStore
-from conman_systemd.core.spec import ContainerSpec
 from conman_systemd.errors import ConmanError
+from conman_systemd.frozen import Frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName, Volume
+    from conman_systemd.core.images import ImageStore
 
 _ADJECTIVES = "brave calm eager fond happy jolly keen lucid merry nimble proud swift vivid wise".split()
 _NOUNS = "otter falcon maple comet harbor lynx cedar quartz raven tulip badger ember heron orca".split()
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Frozen):
+    """The options of `conman run` and `conman create`, typed (core/flags.py fills them)."""
+
     image: str
-    command: tuple[str, ...] = ()
-    name: str | None = None
-    detach: bool = False
-    rm: bool = False
-    env: tuple[str, ...] = ()
-    env_files: tuple[str, ...] = ()
-    workdir: str | None = None
-    user: str | None = None
-    hostname: str | None = None
-    volumes: tuple[str, ...] = ()
-    read_only: bool = False
-    entrypoint: str | None = None
-    stop_signal: str = "SIGTERM"
-    stop_timeout: int = 10
-    labels: tuple[str, ...] = ()
-    network: str = "host"
-    restart: str = "no"
-    interactive: bool = False
-    tty: bool = False
+    command: tuple[str, ...]
+    detach: bool
+    interactive: bool
+    tty: bool
+    name: str | None
+    rm: bool
+    env: tuple[str, ...]
+    env_files: tuple[str, ...]
+    workdir: str | None
+    user: str | None
+    hostname: str | None
+    volumes: tuple[Volume, ...]
+    read_only: bool
+    entrypoint: str | None
+    stop_signal: int
+    stop_timeout: int
+    labels: tuple[str, ...]
+    network: Network
+    restart: tuple[RestartPolicy, int]
+    runtime: RuntimeName | None
+
+    @property
+    def attached(self) -> bool:
+        """A foreground -i/-t run: the client is there before the process starts."""
+        return (self.interactive or self.tty) and not self.detach
 
 
 def random_name() -> str:
@@ -57,30 +70,34 @@ def _command(opts: RunOptions, image_cmd: list[str], image_entrypoint: list[str]
     return tuple(command)
 
 
-def build_spec(opts: RunOptions, images: ImageStore, environ: dict[str, str] | None = None) -> ContainerSpec:
-    name = options.validate_name(opts.name) if opts.name is not None else random_name()
-    restart, restart_max = options.parse_restart(opts.restart)
-    if opts.rm and restart.restarts:
+def build_spec(
+    opts: RunOptions, images: ImageStore, environ: Mapping[str, str] | None = None
+) -> ContainerSpec:
+    restart, restart_max = opts.restart
+    if opts.rm and restart != "no":
         raise ConmanError(
             "--rm and --restart cannot be used together", hint="a restarted container is never removed"
         )
-    stop_signal = options.parse_signal(opts.stop_signal)
-    stop_timeout = options.parse_stop_timeout(opts.stop_timeout)
-    network = options.parse_network(opts.network)
-    volumes = tuple(options.parse_volume(v) for v in opts.volumes)
     env = options.parse_env(opts.env, opts.env_files, os.environ if environ is None else environ)
-    workdir = options.parse_workdir(opts.workdir) if opts.workdir else None
     labels = options.parse_labels(opts.labels)
     image = images.get_for_run(opts.image)
-
     uid, gid = options.parse_user(opts.user, image.rootfs) if opts.user else (0, 0)
+    if opts.runtime is None:
+        from conman_systemd.config import default_runtime
+
+        runtime = default_runtime()
+    else:
+        runtime = opts.runtime
     cid = new_id()
     return ContainerSpec(
-        id=cid, name=name, image=(image.names or [opts.image])[0], image_id=image.id, rootfs=image.rootfs,
-        command=_command(opts, image.cmd, image.entrypoint), env=(*image.env, *env),
-        workdir=workdir or image.workdir, uid=uid, gid=gid, hostname=opts.hostname or cid[:12],
-        volumes=volumes, read_only=opts.read_only, network=network, stop_signal=stop_signal,
-        stop_timeout=stop_timeout, restart=restart, restart_max=restart_max, labels=labels,
-        interactive=opts.interactive, tty=opts.tty, remove_on_exit=opts.rm and opts.detach,
-        created=time.time(),
+        id=cid, name=opts.name or random_name(), image=(image.names or [opts.image])[0], image_id=image.id,
+        rootfs=image.rootfs, command=_command(opts, image.cmd, image.entrypoint), runtime=runtime,
+        env=(*image.env, *env), workdir=opts.workdir or image.workdir, uid=uid, gid=gid,
+        hostname=opts.hostname or cid[:12], volumes=opts.volumes, read_only=opts.read_only,
+        network=opts.network, stop_signal=opts.stop_signal, stop_timeout=opts.stop_timeout,
+        restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
+        tty=opts.tty,
+        # --rm is decided here, once: the unit's clean-up removes the container when it ends,
+        # whoever waits for it (or nobody, after a detach or a killed client).
+        remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(),
     )  # fmt: skip

@@ -1,34 +1,29 @@
-"""`conman exec`: a new process in a running container's namespaces and cgroup, through `runc exec`."""
+"""`conman exec`: a new process in a running container's namespaces and cgroup, through the runtime."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-from collections.abc import Sequence
 
 from conman_systemd import runner
-from conman_systemd.core.lifecycle import Lifecycle
-from conman_systemd.core.spec import ContainerSpec
+from conman_systemd.container import oci
+from conman_systemd.container.runtime import Runtime, exit_code_for, last_error
 from conman_systemd.errors import EXIT_ENGINE, ConmanError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def runc_failure(log: str) -> str | None:
-    """runc's own error (not the process's), from its JSON log."""
-    from conman_systemd.shim import last_runc_error
+    from conman_systemd.container.spec import ContainerSpec
+    from conman_systemd.core.lifecycle import Lifecycle
 
-    return last_runc_error(log) or None
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def exec_code(message: str) -> int:
-    from conman_systemd.shim import runc_error_code
-
     if "cwd" in message:  # a working directory that does not exist is a bad option, not a command
         return EXIT_ENGINE
-    return runc_error_code(message)
-
-
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return exit_code_for(message)
 
 
 def _lookup(root: str, command: str, path: str) -> str | None:
@@ -42,7 +37,7 @@ def _lookup(root: str, command: str, path: str) -> str | None:
 
 
 def precheck(spec: ContainerSpec, init_pid: int, command: str, workdir: str | None) -> None:
-    """Say what runc would say, before runc writes it to the user's own stderr too."""
+    """Say what the runtime would say (in runc's words), before it writes to the user's own stderr."""
     root = f"/proc/{init_pid}/root"
     if workdir and not os.path.isdir(root + workdir):
         raise ConmanError(
@@ -69,33 +64,24 @@ def execute(
     workdir: str | None,
     user: tuple[int, int] | None,
 ) -> int:
-    if not lc.state(spec).is_running:
+    info = lc.info(spec)
+    if not info.running:
         raise ConmanError(
             f"container {spec.name} is not running", hint=f"start it with `conman start {spec.name}`"
         )
-    started = lc.store.records(spec.id).get("started", {})
-    precheck(spec, int(started.get("pid", 0)), command[0], workdir)
+    precheck(spec, info.pid, command[0], workdir)
     log = os.path.join(lc.paths.run_dir(spec.id), f"exec-{secrets.token_hex(4)}.log")
+    environment = [*oci.environment(spec), *env] if env else []
+    argv = Runtime(spec.runtime, lc.paths).exec_argv(
+        spec.id, command, log, tty=tty, detach=detach, env=environment, workdir=workdir, user=user
+    )
 
-    argv = ["runc", "--root", lc.paths.runc_root, "--log", log, "--log-format", "json", "exec"]
-    if tty and not detach:
-        argv.append("--tty")
-    if detach:
-        argv.append("--detach")
-    for item in env:
-        argv += ["--env", item]
-    if workdir:
-        argv += ["--cwd", workdir]
-    if user:
-        argv += ["--user", f"{user[0]}:{user[1]}"]
-    argv += [spec.id, *command]
-    quiet = subprocess.DEVNULL if detach else None
+    quiet = runner.DEVNULL if detach else None
     try:
-        proc = runner.spawn(
-            argv, stdin=None if interactive else subprocess.DEVNULL, stdout=quiet, stderr=quiet
-        )
-        code = proc.wait()
-        failure = runc_failure(log)
+        code = runner.spawn(
+            argv, stdin=None if interactive else runner.DEVNULL, stdout=quiet, stderr=quiet
+        ).wait()
+        failure = last_error(log)  # the runtime's own error, not the process's
     finally:
         try:
             os.unlink(log)

@@ -6,42 +6,46 @@ id). Containers never write an image: each gets an overlayfs layer of its own.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import secrets
-import shutil
 import time
-import urllib.parse
-from dataclasses import dataclass, field
-from typing import Any
 
-from conman_systemd import runner
-from conman_systemd.core.store import Paths, read_json, write_atomic
+from conman_systemd import fastjson, runner
+from conman_systemd.container.paths import Paths, read_json, write_atomic
 from conman_systemd.errors import ConmanError
+from conman_systemd.frozen import Frozen
 from conman_systemd.log import debug
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 REF_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX = "/bin/busybox"
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(Frozen):
     id: str
     names: list[str]
     created: float
     size: int
-    cmd: list[str] = field(default_factory=lambda: ["sh"])
-    entrypoint: list[str] = field(default_factory=list)
-    env: list[str] = field(default_factory=lambda: [DEFAULT_PATH_ENV])
+    cmd: list[str] = ["sh"]  # copied per record, never shared
+    entrypoint: list[str] = []
+    env: list[str] = [DEFAULT_PATH_ENV]
     workdir: str = "/"
     source: str = ""
     rootfs: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "rootfs"}
+        return {k: v for k, v in self.as_dict().items() if k != "rootfs"}
+
+
+def _quote(ref: str) -> str:
+    """A reference as a file name: urllib.parse.quote(ref, safe="") without importing urllib."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-._~") else f"%{ord(c):02X}" for c in ref)
 
 
 def normalize(ref: str) -> str:
@@ -56,13 +60,14 @@ class ImageStore:
         self.refs = os.path.join(self.top, "refs")
 
     def _ref_path(self, ref: str) -> str:
-        return os.path.join(self.refs, urllib.parse.quote(ref, safe=""))
+        return os.path.join(self.refs, _quote(ref))
 
     def _load(self, image_id: str) -> Image | None:
         data = read_json(os.path.join(self.top, image_id, "image.json"))
         if data is None:
             return None
-        return Image(**data, rootfs=os.path.join(self.top, image_id, "rootfs"))
+        known = {k: v for k, v in data.items() if k in _IMAGE_FIELDS}
+        return Image(**known, rootfs=os.path.join(self.top, image_id, "rootfs"))
 
     def all(self) -> list[Image]:
         try:
@@ -111,6 +116,8 @@ class ImageStore:
         os.makedirs(os.path.join(staging, "rootfs"))
         try:
             described = self._fill(os.path.join(staging, "rootfs"), ref, source)
+            import hashlib
+
             image_id = hashlib.sha256(
                 f"{ref}\0{described}\0{time.time()}\0{secrets.token_hex(8)}".encode()
             ).hexdigest()
@@ -121,9 +128,11 @@ class ImageStore:
                 size=_du(os.path.join(staging, "rootfs")),
                 source=described,
             )
-            write_atomic(os.path.join(staging, "image.json"), json.dumps(image.to_dict(), indent=2))
+            write_atomic(os.path.join(staging, "image.json"), fastjson.dumps(image.to_dict()))
             os.rename(staging, os.path.join(self.top, image_id))
         except BaseException:
+            import shutil
+
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self._retag(ref, image_id)
@@ -158,12 +167,12 @@ class ImageStore:
         if old and old != image_id:
             self._rename(old, lambda names: [n for n in names if n != ref])
 
-    def _rename(self, image_id: str, change: Any) -> None:
+    def _rename(self, image_id: str, change: Callable[[list[str]], list[str]]) -> None:
         path = os.path.join(self.top, image_id, "image.json")
         data = read_json(path)
         if data is not None:
             data["names"] = change(data["names"])
-            write_atomic(path, json.dumps(data, indent=2))
+            write_atomic(path, fastjson.dumps(data))
 
     def remove(self, image: Image, used_by: list[str]) -> None:
         if used_by:
@@ -176,7 +185,12 @@ class ImageStore:
                 os.unlink(self._ref_path(name))
             except FileNotFoundError:
                 pass
+        import shutil
+
         shutil.rmtree(os.path.join(self.top, image.id))
+
+
+_IMAGE_FIELDS = frozenset(Image(id="", names=[], created=0, size=0).as_dict())
 
 
 def _du(top: str) -> int:
@@ -212,6 +226,8 @@ def build_busybox(rootfs: str) -> None:
         os.makedirs(os.path.join(rootfs, d), exist_ok=True)
     os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
     os.chmod(os.path.join(rootfs, "var/tmp"), 0o1777)
+    import shutil
+
     shutil.copy2(BUSYBOX, os.path.join(rootfs, "bin/busybox"))
     applets = runner.run([BUSYBOX, "--list-full"]).stdout.split()
     for applet in applets:

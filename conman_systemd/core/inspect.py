@@ -1,26 +1,49 @@
-"""A container described as docker-inspect-like JSON, from its state directory and its unit."""
+"""Containers as ps and inspect see them: ContainerInfo objects, and docker-inspect-like JSON."""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime
-from typing import Any
+import time
 
-from conman_systemd.core.containers import UnitFacts
-from conman_systemd.core.lifecycle import Lifecycle, facts_from
-from conman_systemd.core.spec import ContainerSpec
-from conman_systemd.dbus import messages
+from conman_systemd.core.containers import ContainerInfo
+from conman_systemd.dbus.units import UnitState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from conman_systemd.core.lifecycle import Lifecycle
+
+PATTERN = "conman-*.service"
 
 
 def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
+    """RFC 3339 in UTC, as docker prints times (without importing datetime)."""
+    if not ts:
+        return None
+    micro = round(ts % 1 * 1e6) % 1_000_000
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + (f".{micro:06d}" if micro else "") + "+00:00"
+    )
 
 
-def _describe(lc: Lifecycle, spec: ContainerSpec, facts: UnitFacts) -> dict[str, Any]:
-    records = lc.store.records(spec.id)
-    started, exited, error = records.get("started", {}), records.get("exit", {}), records.get("error", {})
-    state = facts.container_state(ever_started=bool(records))
-    running = state.is_running
+def infos(lc: Lifecycle, detail: bool = True) -> list[ContainerInfo]:
+    """Every container: one ListUnitsByPatterns call for all units, then one GetAll per loaded
+    unit for the details (pid, restarts, status text); without detail only for containers with
+    a restart policy, whose restart count the table shows."""
+    units = lc.systemd.units(PATTERN)
+    out = []
+    for spec in lc.store.all():
+        state = units.get(spec.unit, UnitState())
+        if state.loaded and (detail or spec.restarts):
+            state = lc.systemd.with_service(spec.unit, state)
+        out.append(lc.info(spec, state))
+    return out
+
+
+def describe(info: ContainerInfo) -> dict[str, Any]:
+    spec, records, unit = info.spec, info.records, info.unit
+    started, exited, error = records.started, records.exit, records.error
+    running = info.running
     return {
         "Id": spec.id,
         "Name": spec.name,
@@ -29,18 +52,18 @@ def _describe(lc: Lifecycle, spec: ContainerSpec, facts: UnitFacts) -> dict[str,
         "Image": spec.image_id,
         "Unit": spec.unit,
         "State": {
-            "Status": str(state),
+            "Status": str(info.state),
             "Running": running,
-            "Pid": facts.main_pid if running else 0,
+            "Pid": info.pid,
             "ExitCode": None if running else exited.get("exit_code"),
-            "Result": facts.result or exited.get("result", ""),
+            "Result": unit.result or exited.get("result", ""),
             "Error": error.get("message", ""),
             "StartedAt": started.get("started_at"),
             "FinishedAt": None if running else exited.get("finished_at"),
             "Started": _iso(started.get("started_at")),
             "Finished": None if running else _iso(exited.get("finished_at")),
-            "Restarts": facts.n_restarts,
-            "StatusText": facts.status_text,
+            "Restarts": unit.n_restarts,
+            "StatusText": unit.status_text,
         },
         "Config": {
             "Image": spec.image,
@@ -56,30 +79,10 @@ def _describe(lc: Lifecycle, spec: ContainerSpec, facts: UnitFacts) -> dict[str,
         "HostConfig": {
             "Binds": [f"{v.source}:{v.destination}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes],
             "ReadonlyRootfs": spec.read_only,
-            "NetworkMode": str(spec.network),
-            "RestartPolicy": {"Name": str(spec.restart), "MaximumRetryCount": spec.restart_max},
+            "NetworkMode": spec.network,
+            "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
             "AutoRemove": spec.remove_on_exit,
+            "Runtime": spec.runtime,
         },
-        "Spec": dataclasses.asdict(spec),
+        "Spec": spec.as_dict(),
     }
-
-
-def describe(lc: Lifecycle, spec: ContainerSpec) -> dict[str, Any]:
-    return _describe(lc, spec, lc.facts(spec))
-
-
-def describe_all(lc: Lifecycle, detail: bool = True) -> list[dict[str, Any]]:
-    """Every container: one ListUnitsByPatterns call for all units, then one GetAll per loaded
-    unit for the details (pid, restarts, status text); without detail only for containers with
-    a restart policy, whose restart count the table shows."""
-    (rows,) = lc.bus.call(messages.list_units_by_patterns([], ["conman-*.service"]))
-    by_unit = {r[0]: r for r in rows if r[2] == "loaded"}
-    out = []
-    for spec in lc.store.all():
-        row = by_unit.get(spec.unit)
-        service = {}
-        if row is not None and (detail or spec.restart.restarts):
-            path = messages.unit_path(spec.unit)
-            (service,) = lc.bus.call(messages.get_all_properties(path, messages.SERVICE_IFACE))
-        out.append(_describe(lc, spec, facts_from(row, service)))
-    return out

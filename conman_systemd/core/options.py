@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 import re
 import signal
-from collections.abc import Iterable, Mapping
 
-from conman_systemd.core.spec import Network, RestartPolicy, Volume
+from conman_systemd.container.spec import NETWORKS, RESTART_POLICIES, RUNTIMES, Volume
 from conman_systemd.errors import ConmanError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 ENV_NAME_RE = re.compile(r"^[^=\s]+$")
@@ -84,7 +89,9 @@ def parse_volume(text: str) -> Volume:
         raise ConmanError(f'invalid volume "{text}": the destination must be an absolute path')
     if mode not in ("ro", "rw"):
         raise ConmanError(f'invalid volume "{text}": the mode must be ro or rw, not "{mode}"')
-    return Volume(os.path.normpath(source), os.path.normpath(destination), mode == "ro")
+    return Volume(
+        source=os.path.normpath(source), destination=os.path.normpath(destination), read_only=mode == "ro"
+    )
 
 
 def _lookup(path: str, name: str) -> list[str] | None:
@@ -127,22 +134,23 @@ def parse_user(text: str, rootfs: str) -> tuple[int, int]:
 
 def parse_restart(text: str) -> tuple[RestartPolicy, int]:
     policy, _, count = text.partition(":")
-    try:
-        parsed = RestartPolicy(policy)
-    except ValueError:
-        parsed = None
-    if parsed is None or (count and (parsed is not RestartPolicy.ON_FAILURE or not count.isdigit())):
+    if policy not in RESTART_POLICIES or (count and (policy != "on-failure" or not count.isdigit())):
         raise ConmanError(
             f'invalid restart policy "{text}": use no, on-failure[:N], always or unless-stopped'
         )
-    return parsed, int(count or 0)
+    return policy, int(count or 0)  # type: ignore[return-value]  # (checked against the Literal's values)
 
 
 def parse_network(text: str) -> Network:
-    try:
-        return Network(text)
-    except ValueError:
-        raise ConmanError(f'invalid network "{text}": use host or none') from None
+    if text not in NETWORKS:
+        raise ConmanError(f'invalid network "{text}": use host or none')
+    return text  # type: ignore[return-value]  # (checked against the Literal's values)
+
+
+def parse_runtime(text: str) -> RuntimeName:
+    if text not in RUNTIMES:
+        raise ConmanError(f'invalid runtime "{text}": use crun or runc')
+    return text  # type: ignore[return-value]  # (checked against the Literal's values)
 
 
 def parse_labels(items: Iterable[str]) -> dict[str, str]:

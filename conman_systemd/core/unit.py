@@ -7,17 +7,19 @@ without systemd.
 from __future__ import annotations
 
 import os
-import shlex
-import shutil
-import signal
 import sys
-from typing import Any
 
-from conman_systemd.core.removal import UNIT_SLICE
-from conman_systemd.core.spec import ContainerSpec, RestartPolicy
-from conman_systemd.core.store import Paths
+from conman_systemd.container.spec import UNIT_SLICE, ContainerSpec
+from conman_systemd.log import debug_enabled, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from conman_systemd.container.paths import Paths
 
 USEC = 1_000_000
+SIGKILL = 9
 LOG_BURST = 100_000_000  # lines per second; journald multiplies it by up to ~4 (free space): no overflow
 
 # The stop helper enforces --stop-timeout itself; systemd's own timeout is only a backstop.
@@ -50,47 +52,47 @@ SIGNATURES = {
 }
 
 
-def shim_path() -> str:
-    """The conman-shim next to this interpreter (a venv's bin/), else on PATH."""
-    beside = os.path.join(os.path.dirname(sys.executable), "conman-shim")
-    if os.access(beside, os.X_OK):
-        return beside
-    return shutil.which("conman-shim") or "/usr/bin/conman-shim"
+SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shim")
+WHEN = os.path.join(SHIM_DIR, "when.sh")
 
 
-def _exec(shim: str, verb: str, spec: ContainerSpec, paths: Paths, ignore_failure: bool = False) -> Any:
-    argv = [shim, verb, "--root", paths.root, "--runroot", paths.runroot, spec.id]
-    return [(shim, argv, ignore_failure)]
+def shim_command() -> list[str]:
+    """The shim, run by this very interpreter: -I -S keep its start-up to the minimum (no site,
+    no environment), and no console script sits in /usr/bin for a program users never call."""
+    return [sys.executable, "-I", "-S", os.path.join(SHIM_DIR, "__main__.py")]
 
 
-WHEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "when.sh")
+def _shim(shim: list[str], verb: str, spec: ContainerSpec, paths: Paths) -> list[str]:
+    return [*shim, verb, "--root", paths.root, "--runroot", paths.runroot, spec.id]
 
 
-def success_exit_status(spec: ContainerSpec) -> tuple[list[int], list[int]]:
-    """(exit codes, signals) that end the container cleanly beyond systemd's own: a stop ends the
-    init by the stop signal (or exit 128+N), or by SIGKILL after the timeout, and none of those
-    may leave the unit "failed" (users' pain with podman units). The shim predicts Result= by it."""
-    stop = spec.stop_signal
-    return [128 + stop, 128 + signal.SIGKILL], sorted({stop, signal.SIGKILL})
+def _start(shim: list[str], spec: ContainerSpec, paths: Paths) -> Any:
+    argv = _shim(shim, "start", spec, paths)
+    return [(argv[0], argv, False)]
 
 
-def _stop(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
+def _stop(shim: list[str], spec: ContainerSpec, paths: Paths) -> Any:
     """systemd runs ExecStop also after the container exited by itself: then there is nothing
     to stop, and when.sh ($MAINPID is unset) saves starting Python on every exit."""
-    ((_, argv, _),) = _exec(shim, "stop", spec, paths)
-    return [("/bin/sh", ["/bin/sh", WHEN, "mainpid", *argv], False)]
+    return [("/bin/sh", ["/bin/sh", WHEN, "mainpid", *_shim(shim, "stop", spec, paths)], False)]
 
 
-def _cleanup(shim: str, spec: ContainerSpec, paths: Paths) -> Any:
+def _cleanup(shim: list[str], spec: ContainerSpec, paths: Paths) -> Any:
     """A shim that saw its container end cleaned up itself, runtime dir included: then when.sh
     spares starting Python again. The leading "-": a clean-up problem must not fail the unit."""
-    ((_, argv, _),) = _exec(shim, "cleanup", spec, paths)
+    argv = _shim(shim, "cleanup", spec, paths)
     return [("/bin/sh", ["/bin/sh", WHEN, "dir", paths.run_dir(spec.id), *argv], True)]
 
 
-def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> list[tuple[str, Any]]:
+def _environment(spec: ContainerSpec) -> list[str]:
+    env = [f"CONMAN_CONTAINER_ID={spec.id}", f"CONMAN_CONTAINER_NAME={spec.name}"]
+    # `conman --debug` reaches the shim: its lines go to the unit's journal (priority debug).
+    return [*env, "CONMAN_DEBUG=1"] if debug_enabled() else env
+
+
+def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None) -> list[tuple[str, Any]]:
     """(name, value) pairs in the order they go to StartTransientUnit."""
-    shim = shim or shim_path()
+    shim = shim or shim_command()
     props: list[tuple[str, Any]] = [
         ("Description", f"conman container {spec.name} ({spec.image})"),
         # The shim says READY=1 after `runc start`, so a start job is done only once the container runs.
@@ -102,7 +104,7 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         # The stop signal goes to the container's init only, as docker does; SIGKILL at the end to all.
         ("KillMode", "mixed"),
         ("KillSignal", spec.stop_signal),
-        ("ExecStart", _exec(shim, "start", spec, paths)),
+        ("ExecStart", _start(shim, spec, paths)),
         # The stop helper sends the stop signal, waits --stop-timeout, then SIGKILLs the init.
         ("ExecStop", _stop(shim, spec, paths)),
         # Records the exit, then removes runc's state, the rootfs mount and the runtime dir.
@@ -110,7 +112,7 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         ("TimeoutStopUSec", (spec.stop_timeout + STOP_MARGIN) * USEC),
         ("SyslogIdentifier", spec.name),
         # Every way a stop ends the container counts as success (see success_exit_status).
-        ("SuccessExitStatus", success_exit_status(spec)),
+        ("SuccessExitStatus", spec.success_exit_status()),
         # Container output is data, not chatter: journald must not drop it (podman#18501). But
         # systemd exports no per-unit limit of 0 (journald's default then applies, and silently
         # drops lines past 10000 per 30 s, scaled by free space): a huge burst per second instead.
@@ -118,7 +120,7 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
         ("LogRateLimitBurst", LOG_BURST),
         # One slice for all containers: an administrator can bound them all at once.
         ("Slice", UNIT_SLICE),
-        ("Environment", [f"CONMAN_CONTAINER_ID={spec.id}", f"CONMAN_CONTAINER_NAME={spec.name}"]),
+        ("Environment", _environment(spec)),
     ]
     props += _restart(spec)
     if spec.remove_on_exit:
@@ -128,15 +130,15 @@ def properties(spec: ContainerSpec, paths: Paths, shim: str | None = None) -> li
 
 
 def _restart(spec: ContainerSpec) -> list[tuple[str, Any]]:
-    if not spec.restart.restarts:
+    if not spec.restarts:
         return [("Restart", "no")]
-    policy = "on-failure" if spec.restart is RestartPolicy.ON_FAILURE else "always"
+    policy = "on-failure" if spec.restart == "on-failure" else "always"
     props: list[tuple[str, Any]] = [
         ("Restart", policy),
         ("RestartUSec", RESTART_DELAY_USEC),
         # SIGKILL counts as success (so a stop never fails the unit), yet a SIGKILL nobody asked
         # for must still restart the container.
-        ("RestartForceExitStatus", ([], [int(signal.SIGKILL)])),
+        ("RestartForceExitStatus", ([], [SIGKILL])),
     ]
     # Restart for ever, as docker's policies do; on-failure:N is ended by the clean-up (conman-shim).
     props.append(("StartLimitIntervalUSec", 0))
@@ -156,8 +158,10 @@ def render(props: list[tuple[str, Any]]) -> str:
 def _show(name: str, value: Any) -> str:
     if name.startswith("Exec"):
         ((_, argv, ignore_failure),) = value
-        return ("-" if ignore_failure else "") + shlex.join(argv)
+        return ("-" if ignore_failure else "") + quote(argv)
     if name.endswith("ExitStatus"):
+        import signal
+
         codes, signals = value
         return " ".join([*map(str, codes), *(signal.Signals(s).name for s in signals)])
     if isinstance(value, bool):

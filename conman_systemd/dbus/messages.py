@@ -1,4 +1,4 @@
-"""systemd's Manager and Unit interfaces as pure message builders (no I/O; jeepney's sans-I/O core).
+"""systemd's Manager and Unit interfaces as pure message builders (no I/O).
 
 Only the methods conman calls, each with the signature systemd documents in
 org.freedesktop.systemd1(5). No introspection at run time.
@@ -6,21 +6,23 @@ org.freedesktop.systemd1(5). No introspection at run time.
 
 from __future__ import annotations
 
-from typing import Any
+from conman_systemd.dbus.wire import Message, method_call
 
-from jeepney import DBusAddress, HeaderFields, MatchRule, Message, new_method_call
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-__all__ = ["HeaderFields"]
+    # One property for the unit: (name, (signature, value)).
+    Property = tuple[str, tuple[str, Any]]
 
 SYSTEMD = "org.freedesktop.systemd1"
+MANAGER_PATH = "/org/freedesktop/systemd1"
 MANAGER_IFACE = "org.freedesktop.systemd1.Manager"
 UNIT_IFACE = "org.freedesktop.systemd1.Unit"
 SERVICE_IFACE = "org.freedesktop.systemd1.Service"
 PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
-MANAGER = DBusAddress("/org/freedesktop/systemd1", bus_name=SYSTEMD, interface=MANAGER_IFACE)
-
-# One property for the unit: (name, (signature, value)).
-Property = tuple[str, tuple[str, Any]]
+# On the system bus: every signal systemd sends, the way a direct connection gets them anyway.
+SYSTEMD_SIGNALS = f"type='signal',sender='{SYSTEMD}'"
 
 
 def unit_path(unit: str) -> str:
@@ -29,61 +31,52 @@ def unit_path(unit: str) -> str:
     return f"/org/freedesktop/systemd1/unit/{escaped}"
 
 
-def _props(path: str) -> DBusAddress:
-    return DBusAddress(path, bus_name=SYSTEMD, interface=PROPERTIES_IFACE)
+def _manager(member: str, signature: str = "", body: tuple[Any, ...] = ()) -> Message:
+    return method_call(SYSTEMD, MANAGER_PATH, MANAGER_IFACE, member, signature, body)
 
 
 def get_property(path: str, interface: str, name: str) -> Message:
-    return new_method_call(_props(path), "Get", "ss", (interface, name))
+    return method_call(SYSTEMD, path, PROPERTIES_IFACE, "Get", "ss", (interface, name))
 
 
 def get_all_properties(path: str, interface: str) -> Message:
-    return new_method_call(_props(path), "GetAll", "s", (interface,))
+    return method_call(SYSTEMD, path, PROPERTIES_IFACE, "GetAll", "s", (interface,))
 
 
 def manager_version() -> Message:
-    return get_property(MANAGER.object_path, MANAGER_IFACE, "Version")
+    return get_property(MANAGER_PATH, MANAGER_IFACE, "Version")
 
 
 def subscribe() -> Message:
-    # Without Subscribe, systemd does not emit JobRemoved to us.
-    return new_method_call(MANAGER, "Subscribe")
+    # Without Subscribe, systemd sends no JobRemoved or PropertiesChanged to a bus client.
+    return _manager("Subscribe")
 
 
 def start_transient_unit(unit: str, properties: list[Property], mode: str = "fail") -> Message:
-    return new_method_call(MANAGER, "StartTransientUnit", "ssa(sv)a(sa(sv))", (unit, mode, properties, []))
-
-
-def start_unit(unit: str, mode: str = "replace") -> Message:
-    return new_method_call(MANAGER, "StartUnit", "ss", (unit, mode))
+    return _manager("StartTransientUnit", "ssa(sv)a(sa(sv))", (unit, mode, properties, []))
 
 
 def stop_unit(unit: str, mode: str = "replace") -> Message:
-    return new_method_call(MANAGER, "StopUnit", "ss", (unit, mode))
+    return _manager("StopUnit", "ss", (unit, mode))
 
 
 def kill_unit(unit: str, whom: str, signal: int) -> Message:
-    return new_method_call(MANAGER, "KillUnit", "ssi", (unit, whom, signal))
+    return _manager("KillUnit", "ssi", (unit, whom, signal))
 
 
 def reset_failed_unit(unit: str) -> Message:
-    return new_method_call(MANAGER, "ResetFailedUnit", "s", (unit,))
+    return _manager("ResetFailedUnit", "s", (unit,))
 
 
 def list_units_by_names(names: list[str]) -> Message:
-    return new_method_call(MANAGER, "ListUnitsByNames", "as", (names,))
+    return _manager("ListUnitsByNames", "as", (names,))
 
 
 def list_units_by_patterns(states: list[str], patterns: list[str]) -> Message:
-    return new_method_call(MANAGER, "ListUnitsByPatterns", "asas", (states, patterns))
+    return _manager("ListUnitsByPatterns", "asas", (states, patterns))
 
 
-# No sender= in the rules: jeepney also matches them locally, against the sender's unique name.
-def job_removed_rule() -> MatchRule:
-    return MatchRule(type="signal", interface=MANAGER_IFACE, member="JobRemoved", path=MANAGER.object_path)
-
-
-def unit_properties_changed_rule(unit: str) -> MatchRule:
-    return MatchRule(
-        type="signal", interface=PROPERTIES_IFACE, member="PropertiesChanged", path=unit_path(unit)
+def add_match(rule: str) -> Message:
+    return method_call(
+        "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", (rule,)
     )

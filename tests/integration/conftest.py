@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 
@@ -9,12 +10,16 @@ import pytest
 
 from tests.conftest import System
 
+RUNTIMES = ("crun", "runc")
+
 
 class Conman:
-    """Runs `conman ...` where systemd is (inside the session's sandbox, or on the host)."""
+    """Runs `conman ...` where systemd is (inside the session's sandbox, or on the host), with
+    runtime as the default OCI runtime ($CONMAN_RUNTIME)."""
 
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, runtime: str) -> None:
         self.system = system
+        self.runtime = runtime
 
     def __call__(
         self, *args: str, input: str | None = None, timeout: float = 120
@@ -36,20 +41,32 @@ class Conman:
         script = r"""
 systemctl list-units --all --plain --no-legend 'conman-*.service' | awk '{print "unit " $1}'
 ls /run/conman/runc 2>/dev/null | sed 's/^/runc /'
+ls /run/conman/crun 2>/dev/null | sed 's/^/crun /'
 awk '$2 ~ "^/run/conman/" {print "mount " $2}' /proc/mounts
 find /sys/fs/cgroup -path '*conman.slice/conman-*' -maxdepth 4 -type d 2>/dev/null | sed 's/^/cgroup /'
 ls /var/lib/conman/containers 2>/dev/null | sed 's/^/state /'
 ls /var/lib/conman/names 2>/dev/null | sed 's/^/name /'
-ls /run/conman 2>/dev/null | grep -v '^runc$' | sed 's/^/runtime /'
+ls /run/conman 2>/dev/null | grep -vx -e runc -e crun | sed 's/^/runtime /'
 """
         return self.sh(script).stdout
 
 
-@pytest.fixture(scope="session")
-def conman(system: System) -> Conman:
-    c = Conman(system)
-    c.ok("image", "import", "busybox")
-    return c
+@pytest.fixture(scope="session", params=RUNTIMES)
+def conman(system: System, request: pytest.FixtureRequest) -> Iterator[Conman]:
+    """Every container test runs once with each runtime: the whole suite passes with both."""
+    runtime: str = request.param
+    saved = os.environ.get("CONMAN_RUNTIME")
+    os.environ["CONMAN_RUNTIME"] = runtime  # the commands run in the sandbox inherit it
+    c = Conman(system, runtime)
+    try:
+        if "busybox:latest" not in c.ok("image", "ls"):
+            c.ok("image", "import", "busybox")
+        yield c
+    finally:
+        if saved is None:
+            del os.environ["CONMAN_RUNTIME"]
+        else:
+            os.environ["CONMAN_RUNTIME"] = saved
 
 
 @pytest.fixture

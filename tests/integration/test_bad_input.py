@@ -71,20 +71,25 @@ def test_a_bad_flag_value_is_a_usage_error_with_code_125(clean: Conman) -> None:
     assert "Error: Invalid value for '--stop-timeout': 'abc' is not a valid integer." in proc.stderr
 
 
-@pytest.mark.parametrize(
-    ("command", "code", "message"),
-    [
-        ("nosuch", 127, 'exec: "nosuch": executable file not found in $PATH'),
-        ("/etc/passwd", 126, 'exec: "/etc/passwd": permission denied'),
-    ],
-)
-def test_a_command_that_cannot_run_gets_runcs_text_and_docker_codes(
-    clean: Conman, command: str, code: int, message: str
+# The runtime's own words, and docker's exit codes.
+CANNOT_RUN = {
+    ("crun", "nosuch"): (127, "crun: executable file `nosuch` not found in $PATH: No such file or directory"),
+    ("crun", "/etc/passwd"): (126, "crun: open executable: Permission denied"),
+    ("runc", "nosuch"): (127, 'runc run failed: unable to start container process: exec: "nosuch": '
+                              "executable file not found in $PATH"),
+    ("runc", "/etc/passwd"): (126, 'runc run failed: unable to start container process: exec: "/etc/passwd": '
+                                   "permission denied"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["nosuch", "/etc/passwd"])
+def test_a_command_that_cannot_run_gets_the_runtimes_text_and_docker_codes(
+    clean: Conman, command: str
 ) -> None:
+    code, message = CANNOT_RUN[clean.runtime, command]
     for detach in ([], ["-d"]):
         proc = clean("run", *detach, "busybox", command)
-        assert proc.returncode == code
-        assert proc.stderr == f"Error: runc create failed: unable to start container process: {message}\n"
+        assert (proc.returncode, proc.stderr) == (code, f"Error: {message}\n")
         assert clean.leftovers() == ""
 
 

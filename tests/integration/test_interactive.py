@@ -125,7 +125,7 @@ def test_sigkill_of_the_shim_leaves_no_container_process(clean: Conman) -> None:
         f"cat /sys/fs/cgroup/systemd/conman.slice/{unit}/container/cgroup.procs 2>/dev/null"
     ).stdout
     assert procs == ""
-    assert clean.sh(f"ls /run/conman/runc/{init} 2>/dev/null").stdout == ""
+    assert clean.sh(f"ls /run/conman/{clean.runtime}/{init} 2>/dev/null").stdout == ""
 
 
 BAD = [

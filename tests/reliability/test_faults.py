@@ -238,12 +238,12 @@ def test_state_and_runtime_directories_are_not_readable_by_others(clean: Conman)
     records = [
         p for p in modes if p.startswith(f"{state}/") and p.rsplit("/", 1)[1] not in ("upper", "work")
     ]
-    assert f"{state}/config.json" in records, listing
+    assert {f"{state}/config.json", f"{state}/spec.json"} <= set(records), listing
     for path in records:
         assert modes[path] & 0o077 == 0, f"{path} is {oct(modes[path])}"
-    # And another user really cannot read any of it (runc's own files, the bundle's config included).
+    # And another user really cannot read any of it (the runtime's own files, its config included).
     files = clean.sh(f"find {state} {runtime} -maxdepth 2 -type f ! -path '*/upper/*'").stdout.split()
-    assert f"{runtime}/bundle/config.json" in files, files
+    assert f"{state}/config.json" in files, files
     nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups"
     for path in [state, runtime, *files]:
         read = clean.sh(f"{nobody} cat {path} || {nobody} ls {path}")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from conman_systemd.core.attach_client import Detached, DetachMatcher, parse_detach_keys
-from conman_systemd.core.attach_proto import Decoder, Kind, frame, int_frame, resize, unpack_int, unpack_size
+from conman_systemd.container.attach_proto import (
+    Decoder,
+    Kind,
+    frame,
+    int_frame,
+    resize,
+    unpack_int,
+    unpack_size,
+)
+from conman_systemd.core.detach_keys import Detached, DetachMatcher, parse_detach_keys
 from conman_systemd.errors import ConmanError
 
 
@@ -49,7 +54,6 @@ def test_detach_matcher_passes_partial_matches_on() -> None:
         m.feed(b"\x11")
 
 
-def test_the_shim_imports_only_the_standard_library() -> None:
-    code = "import sys, conman_systemd.shim, conman_systemd.shim_io; print(sorted(m for m in ('click', 'jeepney', 'pystemd') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out == "[]\n"
+def test_unknown_frame_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown attach frame kind 99"):
+        Decoder().feed(bytes([99]) + (0).to_bytes(4, "big"))

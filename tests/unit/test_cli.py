@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conman_systemd.cli.logs import journal_time
 from conman_systemd.core.images import build_busybox
-from conman_systemd.core.logs import parse
 
 NOT_ROOT = "Error: conman must run as root to manage system containers\nHint: run it with sudo\n"
 
@@ -38,11 +36,11 @@ def test_unknown_command_is_a_usage_error() -> None:
 def test_non_root_users_are_refused(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from conman_systemd import cli
+    from conman_systemd.cli.app import cli
     from conman_systemd.errors import ConmanError
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    result = CliRunner().invoke(cli.cli, args, standalone_mode=False)
+    result = CliRunner().invoke(cli, args, standalone_mode=False)
     assert isinstance(result.exception, ConmanError)
     message = result.exception.message
     assert message in (
@@ -74,21 +72,8 @@ def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
     assert not (tmp_path / "containers").exists()  # a dry run creates nothing
 
 
-def test_journal_times() -> None:
-    assert journal_time("10m") == "-10min"
-    assert journal_time("2026-11-28T10:00:00Z") == "2026-11-28 10:00:00 UTC"
-    assert journal_time("yesterday") == "yesterday"
-
-
-def test_journal_entries() -> None:
-    out = parse('{"MESSAGE": "hi", "PRIORITY": "3", "__REALTIME_TIMESTAMP": "1000000", "__CURSOR": "c"}')
-    assert out is not None and out.message == b"hi" and out.stderr and out.cursor == "c"
-    binary = parse('{"MESSAGE": [104, 255], "PRIORITY": "6"}')
-    assert binary is not None and binary.message == b"h\xff" and not binary.stderr
-
-
 def test_inspect_format_takes_field_paths() -> None:
-    from conman_systemd.cli.ps import render_format
+    from conman_systemd.cli.inspect import render_format
     from conman_systemd.errors import ConmanError
 
     info = {

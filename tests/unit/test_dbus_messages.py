@@ -10,11 +10,11 @@ def test_unit_path_escapes_like_systemd() -> None:
 
 def test_start_transient_unit_has_systemds_signature() -> None:
     msg = messages.start_transient_unit("x.service", [("Description", ("s", "hi"))])
-    assert msg.header.fields[messages.HeaderFields.signature] == "ssa(sv)a(sa(sv))"
+    assert msg.signature == "ssa(sv)a(sa(sv))"
     assert msg.body == ("x.service", "fail", [("Description", ("s", "hi"))], [])
 
 
 def test_kill_unit_signature() -> None:
     msg = messages.kill_unit("x.service", "all", 9)
-    assert msg.header.fields[messages.HeaderFields.signature] == "ssi"
+    assert msg.signature == "ssi"
     assert msg.body == ("x.service", "all", 9)

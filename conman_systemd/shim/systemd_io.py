@@ -1,18 +1,21 @@
-"""The two ways the shim talks to systemd without D-Bus: sd_notify and journald stream sockets.
+"""The two ways the shim talks to systemd without D-Bus: sd_notify and journald's sockets.
 
-Stdlib only; used on every container start.
+`_socket` rather than `socket` (which imports enum and more): this runs on every container start.
 """
 
 from __future__ import annotations
 
+import _socket
 import os
 import select
-import socket
+import sys
 
 JOURNAL_STDOUT = "/run/systemd/journal/stdout"
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 PRIORITY_INFO = 6
 PRIORITY_ERR = 3
+_UNIX = _socket.AF_UNIX
+_CLOEXEC = _socket.SOCK_CLOEXEC
 
 
 def _notify_address() -> str | None:
@@ -27,8 +30,11 @@ def notify(message: str) -> bool:
     address = _notify_address()
     if address is None:
         return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+    sock = _socket.socket(_UNIX, _socket.SOCK_DGRAM | _CLOEXEC)
+    try:
         sock.sendto(message.encode(), address)
+    finally:
+        sock.close()
     return True
 
 
@@ -38,10 +44,12 @@ def notify_barrier(timeout: float = 5.0) -> bool:
     if address is None:
         return False
     r, w = os.pipe2(os.O_CLOEXEC)
+    sock = _socket.socket(_UNIX, _socket.SOCK_DGRAM | _CLOEXEC)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-            sock.connect(address)
-            socket.send_fds(sock, [b"BARRIER=1"], [w])
+        sock.connect(address)
+        sock.sendmsg(
+            [b"BARRIER=1"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, w.to_bytes(4, sys.byteorder))]
+        )
         os.close(w)
         w = -1
         # systemd closes its copy of w once it got here: the read end then hangs up.
@@ -49,6 +57,7 @@ def notify_barrier(timeout: float = 5.0) -> bool:
         poller.register(r, select.POLLHUP)
         return bool(poller.poll(timeout * 1000))
     finally:
+        sock.close()
         os.close(r)
         if w >= 0:
             os.close(w)
@@ -60,13 +69,13 @@ def journal_stream(identifier: str, unit: str, priority: int) -> int:
     unit names the unit in the header: journald attributes the stream to it even after the
     process that opened it (the shim) is gone.
     """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = _socket.socket(_UNIX, _socket.SOCK_STREAM | _CLOEXEC)
     try:
         sock.connect(JOURNAL_STDOUT)
-        sock.shutdown(socket.SHUT_RD)
+        sock.shutdown(_socket.SHUT_RD)
         # identifier, unit, priority, level prefix, forward to syslog, kmsg, console
         sock.sendall(f"{identifier}\n{unit}\n{priority}\n0\n0\n0\n0\n".encode())
-        return sock.detach()
+        return int(sock.detach())
     except BaseException:
         sock.close()
         raise
@@ -78,9 +87,11 @@ def journal_send(message: str, priority: int, **fields: str) -> bool:
     lines = [f"MESSAGE={message}", f"PRIORITY={priority}", *(f"{k}={v}" for k, v in fields.items())]
     if any("\n" in line for line in lines):
         return False
+    sock = _socket.socket(_UNIX, _socket.SOCK_DGRAM | _CLOEXEC)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-            sock.sendto("\n".join(lines).encode() + b"\n", JOURNAL_SOCKET)
+        sock.sendto("\n".join(lines).encode() + b"\n", JOURNAL_SOCKET)
     except OSError:
         return False
+    finally:
+        sock.close()
     return True

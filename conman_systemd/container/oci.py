@@ -1,16 +1,21 @@
-"""The OCI runtime config (config.json) runc gets for a container. Stdlib only: the shim writes it.
+"""The OCI runtime config (config.json) crun or runc gets for a container.
+
+The CLI writes it when it creates the container, so a start only mounts and runs: the container's
+options are decided before its unit starts, and `conman run --dry-run` prints exactly this.
 
 Defaults follow `runc spec` and docker: the default capability set, masked and read-only /proc
-paths, private namespaces. The cgroup path is the unit's own cgroup plus /container (facts.md:
-runc's default path lies outside the unit, where neither journald attribution, `systemctl stop`
-nor the unit's limits reach).
+paths, private namespaces. The cgroup path is the unit's own cgroup plus /container: the runtime's
+default path lies outside the unit, where neither journald's attribution of the output, `systemctl
+stop` nor the unit's limits reach.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from conman_systemd.container.spec import ContainerSpec, unit_cgroup
 
-from conman_systemd.core.spec import ContainerSpec, Network
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # docker's default capabilities.
 CAPABILITIES = [
@@ -42,7 +47,7 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
         {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
          "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
     ]  # fmt: skip
-    if spec.network is Network.HOST:
+    if spec.network == "host":
         for path in ("/etc/resolv.conf", "/etc/hosts"):
             mounts.append({"destination": path, "type": "bind", "source": path, "options": ["rbind", "ro"]})
     for v in spec.volumes:
@@ -51,7 +56,8 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
     return mounts
 
 
-def _env(spec: ContainerSpec) -> list[str]:
+def environment(spec: ContainerSpec) -> list[str]:
+    """The container's environment: the image's and the user's, PATH and HOSTNAME ensured."""
     env = {} if any(e.startswith("PATH=") for e in spec.env) else {"PATH": DEFAULT_PATH[5:]}
     env["HOSTNAME"] = spec.hostname
     if spec.tty:
@@ -62,9 +68,9 @@ def _env(spec: ContainerSpec) -> list[str]:
     return [f"{k}={v}" for k, v in env.items()]
 
 
-def config(spec: ContainerSpec, rootfs: str, cgroups_path: str) -> dict[str, Any]:
+def config(spec: ContainerSpec, rootfs: str) -> dict[str, Any]:
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
-    if spec.network is Network.NONE:
+    if spec.network == "none":
         namespaces.append({"type": "network"})
     caps = list(CAPABILITIES)
     return {
@@ -73,7 +79,7 @@ def config(spec: ContainerSpec, rootfs: str, cgroups_path: str) -> dict[str, Any
             "terminal": spec.tty,
             "user": {"uid": spec.uid, "gid": spec.gid, "additionalGids": list(spec.additional_gids)},
             "args": list(spec.command),
-            "env": _env(spec),
+            "env": environment(spec),
             "cwd": spec.workdir,
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "noNewPrivileges": False,
@@ -82,7 +88,7 @@ def config(spec: ContainerSpec, rootfs: str, cgroups_path: str) -> dict[str, Any
         "hostname": spec.hostname,
         "mounts": _mounts(spec),
         "linux": {
-            "cgroupsPath": cgroups_path,
+            "cgroupsPath": f"{unit_cgroup(spec.id)}/container",
             "namespaces": namespaces,
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
             "maskedPaths": MASKED_PATHS,

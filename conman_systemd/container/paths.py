@@ -1,18 +1,23 @@
 """Where a container's state lives, and the records that must outlive its unit.
 
 `--root` (default /var/lib/conman) keeps what must survive a reboot or a unit's garbage
-collection: the spec, the name, the writable layer, the start, exit and error records.
-`--runroot` (default /run/conman) keeps what dies with the machine: the OCI bundle, the rootfs
-mount, runc's own state. Every record is written atomically (write, fsync, rename): a crash leaves
-the old record or the new one, never half of one. Stdlib only (the shim uses it).
+collection: the spec, the OCI config the runtime reads, the name, the writable layer, the start,
+exit and error records. `--runroot` (default /run/conman) keeps what dies with the machine: the
+rootfs mount, the runtimes' own state, sockets. Every record is written atomically (write, fsync,
+rename): a crash leaves the old record or the new one, never half of one. Stdlib only (the shim
+uses it).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
-from typing import Any
+
+from conman_systemd import fastjson
+from conman_systemd.frozen import Frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def write_atomic(path: str, text: str, mode: int = 0o600) -> None:
@@ -29,14 +34,13 @@ def write_atomic(path: str, text: str, mode: int = 0o600) -> None:
 def read_json(path: str) -> dict[str, Any] | None:
     try:
         with open(path) as f:
-            data = json.load(f)
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+            data = fastjson.loads(f.read())
+    except (FileNotFoundError, NotADirectoryError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(Frozen):
     root: str
     runroot: str
 
@@ -52,14 +56,18 @@ class Paths:
     def images(self) -> str:
         return os.path.join(self.root, "images")
 
-    @property
-    def runc_root(self) -> str:
-        return os.path.join(self.runroot, "runc")
+    def runtime_root(self, runtime: str) -> str:
+        """The state directory of one OCI runtime (its --root)."""
+        return os.path.join(self.runroot, runtime)
 
     def container(self, cid: str) -> str:
+        """The container's state directory; also the OCI bundle (config.json) the runtime gets."""
         return os.path.join(self.containers, cid)
 
     def spec(self, cid: str) -> str:
+        return os.path.join(self.container(cid), "spec.json")
+
+    def oci_config(self, cid: str) -> str:
         return os.path.join(self.container(cid), "config.json")
 
     def upper(self, cid: str) -> str:
@@ -78,11 +86,19 @@ class Paths:
     def run_dir(self, cid: str) -> str:
         return os.path.join(self.runroot, cid)
 
-    def bundle(self, cid: str) -> str:
-        return os.path.join(self.run_dir(cid), "bundle")
-
     def rootfs(self, cid: str) -> str:
-        return os.path.join(self.bundle(cid), "rootfs")
+        return os.path.join(self.run_dir(cid), "rootfs")
+
+    def init_pid(self, cid: str) -> str:
+        """Where the runtime writes the pid of the container's init."""
+        return os.path.join(self.run_dir(cid), "init.pid")
+
+    def runtime_log(self, cid: str) -> str:
+        """The runtime's JSON log: its error messages come from there."""
+        return os.path.join(self.run_dir(cid), "runtime.log")
+
+    def attach_socket(self, cid: str) -> str:
+        return os.path.join(self.run_dir(cid), "attach")
 
     def stop_timeout(self, cid: str) -> str:
         return os.path.join(self.run_dir(cid), "stop-timeout")
@@ -91,8 +107,13 @@ class Paths:
         return os.path.join(self.names, name)
 
 
+def read_pid(path: str) -> int:
+    with open(path) as f:
+        return int(f.read())
+
+
 def write_record(paths: Paths, cid: str, kind: str, **fields: Any) -> None:
-    write_atomic(paths.record(cid, kind), json.dumps(fields))
+    write_atomic(paths.record(cid, kind), fastjson.dumps(fields))
 
 
 def read_record(paths: Paths, cid: str, kind: str) -> dict[str, Any] | None:

@@ -1,0 +1,116 @@
+"""The container spec: frozen, typed, and the same JSON on both sides of the CLI -> shim hand-over.
+
+Stdlib only and light (no typing, enum or json imports at run time): the shim reads it on every
+container start. Closed sets are Literal types for mypy and tuples of their values at run time.
+"""
+
+from __future__ import annotations
+
+from conman_systemd import fastjson
+from conman_systemd.frozen import Frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    RestartPolicy = Literal["no", "on-failure", "always", "unless-stopped"]
+    Network = Literal["host", "none"]
+    RuntimeName = Literal["crun", "runc"]
+
+RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
+NETWORKS = ("host", "none")
+RUNTIMES = ("crun", "runc")
+UNIT_SLICE = "conman.slice"  # every container's unit lives in it
+SIGKILL = 9
+
+
+class Volume(Frozen):
+    source: str
+    destination: str
+    read_only: bool = False
+
+
+class ContainerSpec(Frozen):
+    id: str
+    name: str
+    image: str  # the reference the user gave, e.g. busybox:latest
+    image_id: str
+    rootfs: str  # the image's rootfs: the overlay's lower layer
+    command: tuple[str, ...]  # entrypoint + arguments, resolved at create time
+    runtime: RuntimeName = "runc"
+    env: tuple[str, ...] = ()
+    workdir: str = "/"
+    uid: int = 0
+    gid: int = 0
+    additional_gids: tuple[int, ...] = ()
+    hostname: str = ""
+    volumes: tuple[Volume, ...] = ()
+    read_only: bool = False
+    network: Network = "host"
+    stop_signal: int = 15
+    stop_timeout: int = 10
+    restart: RestartPolicy = "no"
+    restart_max: int = 0  # on-failure:N; 0 means no limit
+    labels: dict[str, str] = {}  # copied per record, never shared
+    interactive: bool = False
+    tty: bool = False
+    remove_on_exit: bool = False  # --rm: the unit's clean-up removes everything
+    wait_for_attach: bool = False  # foreground -i/-t: start the process once the client is there
+    created: float = 0.0  # seconds since the epoch
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def unit(self) -> str:
+        return unit_name(self.id)
+
+    @property
+    def restarts(self) -> bool:
+        """Whether systemd restarts the container by a policy."""
+        return self.restart != "no"
+
+    @property
+    def owns_stdio(self) -> bool:
+        """-i or -t: the shim stays as the container's IO server; otherwise it hands over and exits."""
+        return self.interactive or self.tty
+
+    def success_exit_status(self) -> tuple[list[int], list[int]]:
+        """(exit codes, signals) that end the container cleanly beyond systemd's own: a stop ends
+        the init by the stop signal (or exit 128+N), or by SIGKILL after the timeout, and none of
+        those may leave the unit "failed" (users' pain with podman units). The unit's
+        SuccessExitStatus= and the shim's prediction of Result= both come from here."""
+        return [128 + self.stop_signal, 128 + SIGKILL], sorted({self.stop_signal, SIGKILL})
+
+    def to_json(self) -> str:
+        return fastjson.dumps(self.as_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> ContainerSpec:
+        return cls.from_dict(fastjson.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ContainerSpec:
+        """The spec a (possibly older) JSON file describes: unknown keys are ignored."""
+        known = {k: v for k, v in data.items() if k in _FIELDS}
+        for key in ("command", "env", "additional_gids"):
+            if key in known:
+                known[key] = tuple(known[key])
+        known["volumes"] = tuple(Volume(**v) for v in known.get("volumes", ()))
+        for key, allowed in (("restart", RESTART_POLICIES), ("network", NETWORKS), ("runtime", RUNTIMES)):
+            if key in known and known[key] not in allowed:
+                raise ValueError(f"{key} {known[key]!r} is not one of {', '.join(allowed)}")
+        return cls(**known)
+
+
+_FIELDS = frozenset(ContainerSpec(id="", name="", image="", image_id="", rootfs="", command=()).as_dict())
+
+
+def unit_name(cid: str) -> str:
+    return f"conman-{cid}.service"
+
+
+def unit_cgroup(cid: str) -> str:
+    """The cgroup systemd gives the container's unit (its Slice= is conman.slice, at the root)."""
+    return f"/{UNIT_SLICE}/{unit_name(cid)}"

@@ -1,0 +1,116 @@
+"""The one table of container options: flags, destinations, parsers and help for run, create, exec.
+
+The CLI builds both its parsers from it (click's, and the fast one `conman run` uses), and the
+typed options a container spec is built from are filled through it. A parser turns the text into
+the typed value and raises one clear ConmanError for a bad one; values that need the image (users)
+or the environment (-e NAME) are parsed when the spec is built.
+"""
+
+from __future__ import annotations
+
+from conman_systemd.core import options as parse
+from conman_systemd.frozen import Frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+FLAG, VALUE, LIST, SWITCH = "flag", "value", "list", "switch"  # kinds: on/off, one, repeatable, --x/--no-x
+
+
+class Option(Frozen):
+    flags: tuple[str, ...]  # e.g. ("-e", "--env"); a SWITCH has ("--x",) and gets --no-x too
+    dest: str
+    help: str
+    commands: frozenset[str]  # run, create, exec
+    kind: str = VALUE
+    default: Any = None
+    integer: bool = False  # click converts it (and says so for "abc")
+    parse: Callable[[Any], Any] | None = None  # the typed value; one clear error for a bad one
+    choices: tuple[str, ...] = ()
+    show_default: bool = False
+
+    @property
+    def empty(self) -> Any:
+        """The value when the option is not given."""
+        return () if self.kind == LIST else (False if self.kind == FLAG else self.default)
+
+
+class Argument(Frozen):
+    dest: str
+    required: bool = True
+    variadic: bool = False  # the rest of the command line, options included
+
+
+RUN, CREATE, EXEC = "run", "create", "exec"
+_ALL = frozenset({RUN, CREATE, EXEC})
+_CONTAINER = frozenset({RUN, CREATE})
+_RUN = frozenset({RUN})
+
+OPTIONS = (
+    Option(flags=("-d", "--detach"), dest="detach", kind=FLAG, commands=frozenset({RUN, EXEC}),
+           help="Run in the background (run: print the container ID)."),
+    Option(flags=("-i", "--interactive"), dest="interactive", kind=FLAG, commands=_ALL,
+           help="Keep stdin open."),
+    Option(flags=("-t", "--tty"), dest="tty", kind=FLAG, commands=_ALL, help="Allocate a terminal."),
+    Option(flags=("--detach-keys",), dest="detach_keys", default="ctrl-p,ctrl-q", show_default=True,
+           commands=_RUN, help="Keys that detach."),
+    Option(flags=("--sig-proxy",), dest="sig_proxy", kind=SWITCH, default=True, commands=_RUN,
+           help="Pass signals on to the container (not with -t)."),
+    Option(flags=("--dry-run",), dest="dry_run", kind=FLAG, commands=_RUN,
+           help="Print the unit properties and OCI config; run nothing."),
+    Option(flags=("--name",), dest="name", commands=_CONTAINER, parse=parse.validate_name,
+           help="Container name, unique: [a-zA-Z0-9][a-zA-Z0-9_.-]*."),
+    Option(flags=("--rm",), dest="rm", kind=FLAG, commands=_CONTAINER,
+           help="Remove the container when it exits."),
+    Option(flags=("-e", "--env"), dest="env", kind=LIST, commands=_ALL,
+           help="Set an environment variable (K=V, or K from here)."),
+    Option(flags=("--env-file",), dest="env_files", kind=LIST, commands=_CONTAINER,
+           help="Read environment variables from a file."),
+    Option(flags=("-w", "--workdir"), dest="workdir", commands=_ALL, parse=parse.parse_workdir,
+           help="Working directory inside the container."),
+    Option(flags=("-u", "--user"), dest="user", commands=_ALL,
+           help="UID[:GID] or names from the image."),
+    Option(flags=("--hostname",), dest="hostname", commands=_CONTAINER,
+           help="Container host name (default: the short ID)."),
+    Option(flags=("-v", "--volume"), dest="volumes", kind=LIST, commands=_CONTAINER,
+           parse=parse.parse_volume, help="Bind mount SRC:DST[:ro|rw]."),
+    Option(flags=("--read-only",), dest="read_only", kind=FLAG, commands=_CONTAINER,
+           help="Mount the container's root file system read-only."),
+    Option(flags=("--entrypoint",), dest="entrypoint", commands=_CONTAINER,
+           help="Override the image's entrypoint."),
+    Option(flags=("--stop-signal",), dest="stop_signal", default="SIGTERM", show_default=True,
+           commands=_CONTAINER, parse=parse.parse_signal, help="Stop signal."),
+    Option(flags=("--stop-timeout",), dest="stop_timeout", default=10, integer=True, show_default=True,
+           commands=_CONTAINER, parse=parse.parse_stop_timeout,
+           help="Seconds to wait after the stop signal before SIGKILL."),
+    Option(flags=("--label",), dest="labels", kind=LIST, commands=_CONTAINER, help="Set a label K=V."),
+    Option(flags=("--network",), dest="network", default="host", show_default=True, commands=_CONTAINER,
+           parse=parse.parse_network, help="host or none."),
+    Option(flags=("--restart",), dest="restart", default="no", show_default=True, commands=_CONTAINER,
+           parse=parse.parse_restart, help="no|on-failure[:N]|always|unless-stopped."),
+    Option(flags=("--runtime",), dest="runtime", commands=_CONTAINER, parse=parse.parse_runtime,
+           help="OCI runtime: crun or runc (default: the config's, else crun when installed)."),
+)  # fmt: skip
+
+ARGUMENTS = {
+    RUN: (Argument(dest="image"), Argument(dest="command", required=False, variadic=True)),
+    CREATE: (Argument(dest="image"), Argument(dest="command", required=False, variadic=True)),
+    EXEC: (Argument(dest="container"), Argument(dest="command", variadic=True)),
+}
+
+
+def options_of(command: str) -> tuple[Option, ...]:
+    return tuple(o for o in OPTIONS if command in o.commands)
+
+
+def typed(command: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """Raw values (as either parser leaves them) -> typed values, in the table's order."""
+    values = dict(raw)
+    for option in options_of(command):
+        value = values.get(option.dest, option.empty)
+        if option.parse is not None and value is not None:
+            value = tuple(map(option.parse, value)) if option.kind == LIST else option.parse(value)
+        values[option.dest] = value
+    return values

@@ -1,0 +1,34 @@
+"""`conman run` as one use case: create -> start -> follow -> removed (with --rm, by its unit)."""
+
+from __future__ import annotations
+
+from conman_systemd.core.attaching import attach_to_server, follow_to_exit
+from conman_systemd.core.journal import Reader
+from conman_systemd.errors import ConmanError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conman_systemd.container.spec import ContainerSpec
+    from conman_systemd.core.lifecycle import Lifecycle
+
+
+def run(
+    lc: Lifecycle, spec: ContainerSpec, *, detach: bool, detach_keys: bytes, sig_proxy: bool
+) -> int | None:
+    """Run the container; its exit code, or None when it runs on (detached, or the user detached).
+
+    A container that never started leaves nothing behind. Whoever waits, --rm is the unit's job
+    (spec.remove_on_exit): the container goes when it ends, even when its client is gone.
+    """
+    lc.store.create(spec)
+    try:
+        watch = lc.start(spec)
+    except (ConmanError, KeyboardInterrupt):
+        lc.remove(spec, force=True)
+        raise
+    if detach:
+        return None
+    if spec.owns_stdio:
+        return attach_to_server(lc, spec, watch, detach_keys, stdin=spec.interactive, sig_proxy=sig_proxy)
+    reader = Reader(spec.unit)  # a new unit: all of its output is this run's
+    return follow_to_exit(lc, spec, watch, reader)

@@ -1,0 +1,261 @@
+"""Every call conman makes to systemd, over one connection: the façade the rest of conman uses.
+
+As root conman talks to systemd directly on its private socket, as systemctl and systemd-run do:
+no bus daemon in between, no Hello, no match rules, and it works where no D-Bus daemon runs. An
+explicit $DBUS_SYSTEM_BUS_ADDRESS, or a private socket out of reach, means the system bus; there
+the signals conman waits on are asked for once per connection (one match rule, one Subscribe).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+
+from conman_systemd.dbus import messages
+from conman_systemd.dbus.connection import Connection, DBusError
+from conman_systemd.dbus.units import UnitState, UnitWatch, state_from_row
+from conman_systemd.errors import ConmanError
+from conman_systemd.log import debug
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Self
+
+    from conman_systemd.dbus.messages import Property
+    from conman_systemd.dbus.wire import Message
+
+    Also = tuple[int, Callable[[], None]]
+
+PRIVATE_SOCKET = "/run/systemd/private"
+SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
+CALL_TIMEOUT = 30.0
+RECONNECT_TIMEOUT = 15.0  # how long a waiting client retries after systemd re-executed itself
+JOB_DONE = "done"  # JobRemoved's result strings: only "done" means success
+UNIT_EXISTS = "org.freedesktop.systemd1.UnitExists"
+NO_SUCH_UNIT = "org.freedesktop.systemd1.NoSuchUnit"
+
+
+class BusError(ConmanError):
+    """A D-Bus error reply; .name is the D-Bus error name (org.freedesktop.systemd1.NoSuchUnit...)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(text or name)
+        self.name = name
+
+
+class Disconnected(ConmanError):
+    """The connection to systemd broke (systemd re-executed itself, or stopped)."""
+
+
+def _unreachable(address: str, error: Exception) -> ConmanError:
+    if os.geteuid() != 0:
+        return ConmanError("conman must run as root to manage system containers", hint="run it with sudo")
+    why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return ConmanError(
+        f"systemd is not reachable on the system bus ({address}: {why})",
+        hint="is systemd PID 1 here? `conman sandbox -- CMD` boots one for tests and demos",
+    )
+
+
+def _open() -> tuple[Connection, bool]:
+    """(connection, direct): systemd's private socket when we may use it, else the system bus."""
+    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+    if address is None and os.geteuid() == 0:
+        try:
+            return Connection.connect(f"unix:path={PRIVATE_SOCKET}", hello=False), True
+        except OSError as e:
+            debug(f"dbus: {PRIVATE_SOCKET}: {e}; trying the system bus")
+    address = address or SYSTEM_BUS
+    try:
+        return Connection.connect(address, hello=True), False
+    except (OSError, ValueError) as e:
+        raise _unreachable(address, e) from None
+
+
+def _brief(body: tuple[Any, ...]) -> str:
+    text = repr(body)
+    return text if len(text) < 300 else text[:300] + "...)"
+
+
+class Systemd:
+    def __init__(self) -> None:
+        self.conn, self.direct = _open()
+        self._listening = self.direct  # a direct connection gets every signal unasked
+        self._watches: dict[str, UnitWatch] = {}
+
+    @classmethod
+    def connect(cls) -> Systemd:
+        return cls()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def call(self, msg: Message, timeout: float = CALL_TIMEOUT) -> tuple[Any, ...]:
+        debug(f"dbus: {msg.member}{_brief(msg.body)}")
+        try:
+            return self.conn.call(msg, timeout)
+        except DBusError as e:
+            raise BusError(e.name, e.text) from None
+        except TimeoutError:
+            raise ConmanError(f"systemd did not answer {msg.member} in {timeout:.0f} s") from None
+        except OSError as e:
+            raise Disconnected(f"lost the connection to systemd: {e.strerror or e}") from None
+
+    # -- signals
+
+    def listen(self) -> None:
+        """From now on, receive JobRemoved, PropertiesChanged and UnitRemoved."""
+        if not self._listening:
+            self.call(messages.add_match(messages.SYSTEMD_SIGNALS))
+            self.call(messages.subscribe())
+            self._listening = True
+
+    def watch(self, unit: str) -> UnitWatch:
+        """A unit's state as systemd's signals tell it, from now on (set it up before acting)."""
+        self.listen()
+        watch = self._watches.setdefault(messages.unit_path(unit), UnitWatch(unit))
+        return watch
+
+    def _receive(self, timeout: float) -> Message | None:
+        """The next signal, after it has updated the watches it concerns."""
+        msg = self.conn.receive_signal(timeout)
+        if msg is not None:
+            # UnitRemoved comes from the manager's object and names the unit's path in its body.
+            path = msg.body[1] if msg.member == "UnitRemoved" else msg.path
+            if path in self._watches:
+                self._watches[path].update(msg)
+        return msg
+
+    def fileno(self) -> int:
+        return self.conn.fileno()
+
+    def pump(self, timeout: float) -> bool:
+        """Take in the signals that came (waiting up to timeout for one); False when none came."""
+        received = self._receive(timeout) is not None
+        while self._receive(0) is not None:
+            pass
+        return received
+
+    def settle(self, watch: UnitWatch, done: Callable[[UnitState], bool], poll: float,
+               each: Callable[[], None] | None = None, also: Also | None = None) -> UnitState:  # fmt: skip
+        """Wait until done(state) holds for the watched unit. Signals drive it; a quiet spell of
+        poll seconds re-reads the unit's state (nothing then hangs on a lost signal). each() runs
+        between checks; also = (fd, callback): the callback runs whenever fd is readable. A
+        connection that systemd's re-execution closed is opened again."""
+        watch.refresh(self.unit_state(watch.unit))
+        while not done(watch.state):
+            if each is not None:
+                each()
+            try:
+                if not self._await(poll, also):
+                    watch.refresh(self.unit_state(watch.unit))
+            except (OSError, Disconnected) as e:
+                self._reconnect(e)
+                watch.refresh(self.unit_state(watch.unit))
+        return watch.state
+
+    def _await(self, timeout: float, also: Also | None) -> bool:
+        """Up to timeout for signals (all that came are taken in) or also's fd; False if none came."""
+        if self.pump(0):
+            return True
+        poller = select.poll()
+        poller.register(self.conn.fileno(), select.POLLIN)
+        if also is not None:
+            poller.register(also[0], select.POLLIN)
+        events = poller.poll(timeout * 1000)
+        if also is not None and any(fd == also[0] for fd, _ in events):
+            also[1]()
+        return self.pump(0) or bool(events)
+
+    def _reconnect(self, error: Exception) -> None:
+        debug(f"dbus: connection lost ({error}); reconnecting")
+        deadline = time.monotonic() + RECONNECT_TIMEOUT
+        while True:
+            try:
+                self.conn.close()
+                self.conn, self.direct = _open()
+                break
+            except ConmanError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # systemd is re-executing: its sockets come back within moments
+        self._listening = self.direct
+        self.listen()
+
+    # -- jobs
+
+    def run_job(self, msg: Message, timeout: float = CALL_TIMEOUT) -> str:
+        """Send a method that queues a job; its result once JobRemoved names it. Listening starts
+        before the call, so a JobRemoved that comes before the reply is not missed."""
+        self.listen()
+        (job,) = self.call(msg, timeout)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            signal = self._receive(left)
+            if signal is not None and signal.member == "JobRemoved" and signal.body[1] == job:
+                debug(f"dbus: job {job} result={signal.body[3]}")
+                return str(signal.body[3])
+        raise ConmanError(f"systemd job {job} did not finish in time")
+
+    def start_transient(self, unit: str, properties: list[Property]) -> str:
+        """Start a transient unit; the job's result. A failed unit of an earlier run that is still
+        loaded is reset first, once."""
+        try:
+            return self.run_job(messages.start_transient_unit(unit, properties))
+        except BusError as e:
+            if e.name != UNIT_EXISTS:
+                raise
+        self.reset_failed(unit)
+        return self.run_job(messages.start_transient_unit(unit, properties))
+
+    def stop(self, unit: str, timeout: float = CALL_TIMEOUT) -> str:
+        return self.run_job(messages.stop_unit(unit), timeout)
+
+    def stop_no_wait(self, unit: str) -> None:
+        self.call(messages.stop_unit(unit))
+
+    def kill(self, unit: str, whom: str, signal: int) -> None:
+        self.call(messages.kill_unit(unit, whom, signal))
+
+    def reset_failed(self, unit: str) -> None:
+        try:
+            self.call(messages.reset_failed_unit(unit))
+        except BusError as e:
+            if e.name != NO_SUCH_UNIT:
+                raise
+
+    # -- state
+
+    def version(self) -> str:
+        (version,) = self.call(messages.manager_version())
+        return str(version[1])
+
+    def units(self, pattern: str) -> dict[str, UnitState]:
+        """The loaded units matching pattern, from one ListUnitsByPatterns call."""
+        (rows,) = self.call(messages.list_units_by_patterns([], [pattern]))
+        return {str(r[0]): state_from_row(r) for r in rows if r[2] == "loaded"}
+
+    def unit_state(self, unit: str) -> UnitState:
+        """What systemd knows of one unit, service properties included (UnitState() when it is
+        not loaded)."""
+        (rows,) = self.call(messages.list_units_by_names([unit]))
+        row = next((r for r in rows if r[2] == "loaded"), None)
+        return UnitState() if row is None else self.with_service(unit, state_from_row(row))
+
+    def with_service(self, unit: str, state: UnitState) -> UnitState:
+        """state completed by the unit's Service properties (main pid, restarts, status, exit)."""
+        (props,) = self.call(messages.get_all_properties(messages.unit_path(unit), messages.SERVICE_IFACE))
+        return state.updated(props)
+
+    def restarts(self, unit: str) -> int:
+        path = messages.unit_path(unit)
+        (value,) = self.call(messages.get_property(path, messages.SERVICE_IFACE, "NRestarts"))
+        return int(value[1])

@@ -1,0 +1,70 @@
+"""After the container's end: how it ended, and `conman-shim cleanup` (the unit's ExecStopPost).
+
+The exit is recorded, the run released (runtime state, mount, runtime dir), --rm applied and
+on-failure:N enforced: by the start or IO process that saw the end itself, or else by the unit's
+clean-up, from what systemd tells it in $EXIT_CODE, $EXIT_STATUS and $SERVICE_RESULT.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from conman_systemd.container.paths import Paths, write_record
+from conman_systemd.container.removal import release, remove_state
+from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.log import debug
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of it
+    import signal as _signal
+else:
+    import _signal
+
+# Deaths systemd counts as clean for any service; the unit's SuccessExitStatus= adds more.
+_CLEAN_SIGNALS = {_signal.SIGHUP, _signal.SIGINT, _signal.SIGTERM, _signal.SIGPIPE}
+
+
+def result_of(spec: ContainerSpec, status: os.waitid_result) -> str:
+    """The Result= systemd will give this exit (what $SERVICE_RESULT says in ExecStopPost)."""
+    codes, signals = spec.success_exit_status()
+    if status.si_code == os.CLD_EXITED:
+        return "success" if status.si_status == 0 or status.si_status in codes else "exit-code"
+    return "success" if status.si_status in _CLEAN_SIGNALS | set(signals) else "signal"
+
+
+def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> None:
+    """Record the exit, release the run, apply --rm and on-failure:N."""
+    write_record(paths, spec.id, "exit", finished_at=time.time(), exit_code=code, result=result)
+    release(paths, spec.id, spec.runtime)  # the runtime dir goes: ExecStopPost then has nothing to do
+    if spec.restart_max and result != "success":
+        _end_restarts_after(spec, spec.restart_max)
+    if spec.remove_on_exit:
+        remove_state(paths, spec.id, spec.name, spec.runtime)
+    debug(f"shim: finished after exit code {code} ({result})")
+
+
+def _exit_code_from_env() -> int | None:
+    code, status = os.environ.get("EXIT_CODE"), os.environ.get("EXIT_STATUS", "")
+    if code == "exited" and status.isdigit():
+        return int(status)
+    if code in ("killed", "dumped"):
+        number = getattr(_signal, status if status.startswith("SIG") else f"SIG{status}", None)
+        return 128 + number if isinstance(number, int) else None
+    return None
+
+
+def cleanup(paths: Paths, spec: ContainerSpec) -> int:
+    finish(paths, spec, _exit_code_from_env(), os.environ.get("SERVICE_RESULT", ""))
+    return 0
+
+
+def _end_restarts_after(spec: ContainerSpec, limit: int) -> None:
+    """on-failure:N. systemd's start limit would count the refused start as a restart too
+    (NRestarts = N+1); a stop job queued now, while the unit is in stop-post, ends it with
+    NRestarts = N: systemd never restarts a unit someone asked to stop."""
+    from conman_systemd.dbus.systemd import Systemd
+
+    with Systemd.connect() as systemd:
+        if systemd.restarts(spec.unit) >= limit:
+            systemd.stop_no_wait(spec.unit)

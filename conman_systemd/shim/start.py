@@ -1,0 +1,102 @@
+"""`conman-shim start`: the unit's ExecStart.
+
+Mounts the container's overlay, then has the runtime create and start the container inside the
+unit's delegated cgroup (the OCI config the CLI wrote puts it at <unit cgroup>/container) with two
+journald streams as its stdout and stderr. It then says READY=1, hands MAINPID over to the
+container's init and exits: systemd supervises the container directly from then on, with no
+process of ours left. An interactive container (-i/-t) instead gets an IO server that stays.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+
+from conman_systemd import runner
+from conman_systemd.container import mounts
+from conman_systemd.container.paths import Paths, read_pid, write_record
+from conman_systemd.container.runtime import Runtime
+from conman_systemd.container.spec import ContainerSpec, unit_cgroup
+from conman_systemd.errors import ConmanError
+from conman_systemd.log import debug
+from conman_systemd.shim import systemd_io
+from conman_systemd.shim.exits import exit_code, exit_like
+from conman_systemd.shim.finish import finish, result_of
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def own_cgroup() -> str:
+    """The shim's cgroup: the unified line of /proc/self/cgroup, or name=systemd's on v1."""
+    with open("/proc/self/cgroup") as f:
+        lines = dict(line.split(":", 2)[1:] for line in f.read().splitlines())
+    return lines.get("") or lines.get("name=systemd") or "/"
+
+
+def enter_unit_cgroup(spec: ContainerSpec) -> None:
+    """The OCI config puts the container at <unit cgroup>/container: check that we are in that
+    unit (a container outside it escapes limits, `systemctl stop` and journal attribution). On
+    cgroup v2 the shim moves to a leaf first: a delegated cgroup with a child holds no process."""
+    unit = unit_cgroup(spec.id)
+    if own_cgroup() != unit:
+        raise ConmanError(f"the shim runs in cgroup {own_cgroup()}, not in its unit's {unit}")
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # the unified hierarchy alone: v2
+        leaf = f"/sys/fs/cgroup{unit}/supervisor"
+        os.makedirs(leaf, exist_ok=True)
+        with open(f"{leaf}/cgroup.procs", "w") as f:
+            f.write("0")
+
+
+def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
+    for d in (paths.run_dir(spec.id), paths.rootfs(spec.id), paths.work(spec.id)):
+        os.makedirs(d, mode=0o700, exist_ok=True)
+    # The overlay's root directory takes the upper dir's mode: 0755, or a non-root user cannot
+    # even resolve paths in its own container. (The container's state dir above it is 0700.)
+    os.makedirs(paths.upper(spec.id), mode=0o755, exist_ok=True)
+    rootfs = paths.rootfs(spec.id)
+    mounts.umount(rootfs)  # a restart after a crash finds the old mount
+    mounts.mount_overlay(spec.rootfs, paths.upper(spec.id), paths.work(spec.id), rootfs)
+
+
+def run_detached(paths: Paths, spec: ContainerSpec) -> int:
+    """The container started with journald streams as stdout and stderr; its init's pid."""
+    out = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_INFO)
+    err = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_ERR)
+    try:
+        Runtime(spec.runtime, paths).run_detached(spec.id, (runner.DEVNULL, out, err))
+    finally:
+        os.close(out)
+        os.close(err)
+    return read_pid(paths.init_pid(spec.id))
+
+
+def hand_over(spec: ContainerSpec, pid: int) -> None:
+    """READY=1 first, while we are the (live) main process: the start job is then done whatever
+    the container does next. Sent together with MAINPID, a container that exits at once can make
+    systemd see a dead main process at READY and fail the start."""
+    systemd_io.notify(f"READY=1\nSTATUS=container {spec.name} is running (init pid {pid})")
+    systemd_io.notify_barrier()
+    systemd_io.notify(f"MAINPID={pid}")
+    systemd_io.notify_barrier()
+
+
+def start(paths: Paths, spec: ContainerSpec) -> int:
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1)  # the init stays our child until hand-over
+    enter_unit_cgroup(spec)
+    mount_rootfs(paths, spec)
+    if spec.owns_stdio:
+        from conman_systemd.shim.interactive import start_interactive
+
+        return start_interactive(paths, spec)
+    pid = run_detached(paths, spec)
+    write_record(paths, spec.id, "started", started_at=time.time(), pid=pid)
+    hand_over(spec, pid)
+    debug(f"shim: MAINPID handed over to {pid}")
+    # systemd refuses a MAINPID that already exited; then we are still the main process and exit
+    # as the container did. WNOWAIT: a zombie left to systemd still gives it the exit status.
+    status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if status is not None:
+        # Gone already (`true`): clean up now, which spares the unit a clean-up process.
+        finish(paths, spec, exit_code(status), result_of(spec, status))
+    return exit_like(status)

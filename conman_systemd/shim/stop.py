@@ -1,0 +1,52 @@
+"""`conman-shim stop`: the unit's ExecStop. The stop signal, --stop-timeout, then SIGKILL.
+
+systemd runs ExecStop also after the container exited by itself; when.sh skips this then ($MAINPID
+is unset), so this runs only while the container does.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+
+from conman_systemd.container.paths import Paths, read_record
+from conman_systemd.container.spec import ContainerSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of it
+    import signal as _signal
+else:
+    import _signal
+
+KILL_GRACE = 5.0
+
+
+def _timeout(paths: Paths, spec: ContainerSpec) -> float:
+    """`conman stop -t N` leaves its N for us; else the container's --stop-timeout."""
+    try:
+        with open(paths.stop_timeout(spec.id)) as f:
+            return float(f.read())
+    except (OSError, ValueError):
+        return spec.stop_timeout
+
+
+def stop(paths: Paths, spec: ContainerSpec) -> int:
+    # The container's init, as recorded at start: with -i/-t the main process is the IO server.
+    started = read_record(paths, spec.id, "started") or {}
+    try:
+        pidfd = os.pidfd_open(int(started.get("pid") or os.environ["MAINPID"]))
+    except (KeyError, ValueError, ProcessLookupError):
+        return 0  # already gone
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    try:
+        for sig, wait in ((spec.stop_signal, _timeout(paths, spec)), (_signal.SIGKILL, KILL_GRACE)):
+            try:
+                _signal.pidfd_send_signal(pidfd, sig)
+            except ProcessLookupError:
+                break
+            if poller.poll(wait * 1000):
+                break
+    finally:
+        os.close(pidfd)
+    return 0
