@@ -20,7 +20,8 @@ PHASES = [
     ("spec, OCI config, D-Bus connect, StartTransientUnit", r"^dbus: StartTransientUnit"),
     ("systemd forks the shim; the shim's Python starts", r"^shim: start "),
     ("shim: cgroup check, overlay mount, journal streams", r"^\+ \S*(crun|runc) "),
-    ("runtime: create + start (run --detach)", r"^(crun|runc) run: exit status"),
+    ("runtime: create", r"^(crun|runc) create: exit status"),
+    ("runtime: start", r"^(crun|runc) start: done"),
     ("shim: READY, MAINPID hand-over (with barriers)", r"^shim: MAINPID handed over"),
     ("container exits; shim records it, removes state", r"^shim: finished"),
     ("systemd stops the unit; the CLI sees it", r"^journal: .* settled"),
@@ -31,8 +32,10 @@ PHASES = [
 def _lines(argv: list[str]) -> tuple[list[tuple[float, str]], float, float]:
     """(debug lines of the CLI and its container's shim, when it started, when it ended)."""
     started = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     ended = time.monotonic()
+    if proc.returncode != 0:
+        raise RuntimeError(f"profile: {' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]}")
     lines = [(float(m[1]), m[2]) for m in map(LINE.match, proc.stderr.splitlines()) if m]
     unit = next(text.split("'")[1] for _, text in lines if text.startswith("dbus: StartTransientUnit"))
     sh(["journalctl", "--sync"])

@@ -84,4 +84,16 @@ def main() -> None:
             code = click_main(argv)
         return code
 
-    sys.exit(run_guarded(command))
+    code = run_guarded(command)
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without the interpreter's teardown of every module (~1.5 ms of each command): flush
+    what we wrote; nothing else of ours needs finishing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that went away, a stream already closed
+            pass
+    os._exit(code)

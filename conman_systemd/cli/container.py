@@ -21,21 +21,19 @@ _names = click.argument("containers", nargs=-1, required=True)
 @click.pass_obj
 def start(app: App, attach: bool, container: str) -> None:
     """Start a created or exited container."""
-    from conman_systemd.core.journal import Reader
+    from conman_systemd.core.logs import Printer, Tail
 
     with session(app) as lc:
         spec = lc.store.resolve(container)
-        reader = Reader(spec.unit) if attach else None
-        if reader is not None:
-            reader.last_cursor()  # only this run's output
+        tail = Tail(spec.unit, Printer()) if attach else None  # only this run's output
         with lc.store.locked(spec):
             watch = lc.start(spec)
-        if reader is None:
+        if tail is None:
             click.echo(container)
             return
         from conman_systemd.core.attaching import follow_to_exit
 
-        code = follow_to_exit(lc, spec, watch, reader)
+        code = follow_to_exit(lc, spec, watch, tail)
     raise SystemExit(code)
 
 

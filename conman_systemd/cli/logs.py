@@ -31,8 +31,6 @@ def logs(app: App, follow: bool, since: str | None, until: str | None, tail: int
         spec = lc.store.resolve(container)
         printer = output.Printer(timestamps)
         with Reader(spec.unit) as reader:
-            if follow and until_usec is None:
-                reader.fileno()  # watch for new lines from before the first is read
             output.show(reader, printer, tail, since_usec, until_usec)
-            if follow and until_usec is None and lc.state(spec).is_running:
-                output.follow(lc.systemd, lc.systemd.watch(spec.unit), reader, printer)
+        if follow and until_usec is None and lc.state(spec).is_running:
+            output.follow(lc.systemd, lc.systemd.watch(spec.unit), output.Tail(spec.unit, printer))

@@ -16,20 +16,21 @@ if TYPE_CHECKING:
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-def release(paths: Paths, cid: str, runtime: str) -> None:
-    """Everything of one run but its records: the runtime's state, the rootfs mount, the runtime dir."""
+def release(paths: Paths, cid: str, runtime: str, *also: str) -> None:
+    """Everything of one run but its records: the runtime's state, the rootfs mount, the runtime
+    dir (and the directories in also, removed with it)."""
     Runtime(runtime, paths).delete(cid)
     mounts.umount(paths.rootfs(cid))
-    remove_tree(paths.run_dir(cid))
+    remove_trees(paths.run_dir(cid), *also)
     remove_unmanaged_cgroups(cid)
 
 
-def remove_tree(path: str) -> None:
-    """path and all below it, on its own file system only (never into a mount left behind), and
-    never following the container's symlinks. `rm` rather than shutil, whose import costs the shim
-    ~9 ms on every container that exits."""
-    if os.path.lexists(path):
-        runner.run(["rm", "-rf", "--one-file-system", "--", path], check=False)
+def remove_trees(*paths: str) -> None:
+    """Each path and all below it, on its own file system only (never into a mount left behind),
+    never following the container's symlinks. One `rm` rather than shutil, whose import costs the
+    shim ~9 ms on every container that exits."""
+    if existing := [p for p in paths if os.path.lexists(p)]:
+        runner.run(["rm", "-rf", "--one-file-system", "--", *existing], check=False)
 
 
 def remove_unmanaged_cgroups(cid: str) -> None:
@@ -51,11 +52,10 @@ def remove_unmanaged_cgroups(cid: str) -> None:
 
 def remove_state(paths: Paths, cid: str, name: str, runtime: str) -> None:
     """Everything of the container: its run, its records, its writable layer and its name."""
-    release(paths, cid, runtime)
     link = paths.name_link(name)
     try:
         if os.readlink(link) == cid:
             os.unlink(link)
     except OSError:
         pass
-    remove_tree(paths.container(cid))
+    release(paths, cid, runtime, paths.container(cid))

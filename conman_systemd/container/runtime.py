@@ -66,14 +66,11 @@ class Runtime:
     def _bundle(self, cid: str) -> list[str]:
         return ["--bundle", self.paths.container(cid), "--pid-file", self.paths.init_pid(cid)]
 
-    def run_detached(self, cid: str, stdio: Sequence[int]) -> None:
-        """Create and start the container in one runtime process (`run --detach`); stdio are the
-        fds its process gets as stdin, stdout and stderr."""
-        self._wait(cid, ["run", "--detach", *self._bundle(cid), cid], stdio)
-
     def create(self, cid: str, stdio: Sequence[int], console_socket: str | None = None) -> None:
-        """Create the container, its process waiting for start(): for -i/-t, whose client must be
-        there before the process runs."""
+        """Create the container, its process waiting for start(); stdio are the fds that process
+        gets as stdin, stdout and stderr. Two steps rather than `run --detach`, which costs the
+        same here: crun's run --detach can reap a process that exits at once, and its exit
+        status is then lost. After create the init is ours (a subreaper's) until its end."""
         console = ["--console-socket", console_socket] if console_socket else []
         self._wait(cid, ["create", *self._bundle(cid), *console, cid], stdio)
 
@@ -82,6 +79,7 @@ class Runtime:
 
     def start(self, cid: str) -> None:
         runner.run(self.start_argv(cid))
+        debug(f"{self.name} start: done")
 
     def delete(self, cid: str) -> None:
         """Forget the container's state, killing what is left of it (nothing when there is none)."""

@@ -6,7 +6,6 @@ import signal
 import sys
 
 from conman_systemd.core import logs
-from conman_systemd.core.journal import Reader
 from conman_systemd.errors import ConmanError
 
 TYPE_CHECKING = False
@@ -31,9 +30,7 @@ def attach(
         raise _not_running(spec)
     if not spec.owns_stdio:
         # No IO server owns its stdio: its output is in the journal, as `docker attach` streams it.
-        reader = Reader(spec.unit)
-        reader.last_cursor()  # from now on
-        return follow_to_exit(lc, spec, watch, reader)
+        return follow_to_exit(lc, spec, watch, logs.Tail(spec.unit, logs.Printer()))
     return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
 
 
@@ -62,7 +59,7 @@ def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detac
     return code if code is not None else 125
 
 
-def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, reader: Reader) -> int:
+def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, tail: logs.Tail) -> int:
     """Print the container's output until it exits; SIGINT or SIGTERM stop it. Its exit code."""
     interrupted: list[int] = []
     stop_sent: list[bool] = []
@@ -77,8 +74,7 @@ def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, reader:
 
     old = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with reader:
-            last = logs.follow(lc.systemd, watch, reader, logs.Printer(), each=stop_if_interrupted)
+        last = logs.follow(lc.systemd, watch, tail, each=stop_if_interrupted)
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)

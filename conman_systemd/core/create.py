@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 
 from conman_systemd.container.spec import ContainerSpec
@@ -54,8 +53,12 @@ class RunOptions(Frozen):
         return (self.interactive or self.tty) and not self.detach
 
 
+def _pick(words: list[str]) -> str:
+    return words[int.from_bytes(os.urandom(2), "big") % len(words)]
+
+
 def random_name() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{secrets.token_hex(2)}"
+    return f"{_pick(_ADJECTIVES)}_{_pick(_NOUNS)}_{os.urandom(2).hex()}"
 
 
 def _command(opts: RunOptions, image_cmd: list[str], image_entrypoint: list[str]) -> tuple[str, ...]:

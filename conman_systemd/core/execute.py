@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 from conman_systemd import runner
 from conman_systemd.container import oci
@@ -70,7 +69,7 @@ def execute(
             f"container {spec.name} is not running", hint=f"start it with `conman start {spec.name}`"
         )
     precheck(spec, info.pid, command[0], workdir)
-    log = os.path.join(lc.paths.run_dir(spec.id), f"exec-{secrets.token_hex(4)}.log")
+    log = os.path.join(lc.paths.run_dir(spec.id), f"exec-{os.urandom(4).hex()}.log")
     environment = [*oci.environment(spec), *env] if env else []
     argv = Runtime(spec.runtime, lc.paths).exec_argv(
         spec.id, command, log, tty=tty, detach=detach, env=environment, workdir=workdir, user=user

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import time
 
 from conman_systemd import fastjson, runner
@@ -112,14 +111,14 @@ class ImageStore:
     def import_(self, ref: str, source: str | None) -> Image:
         ref = normalize(ref)
         os.makedirs(self.refs, exist_ok=True)
-        staging = os.path.join(self.top, f".import-{secrets.token_hex(8)}")
+        staging = os.path.join(self.top, f".import-{os.urandom(8).hex()}")
         os.makedirs(os.path.join(staging, "rootfs"))
         try:
             described = self._fill(os.path.join(staging, "rootfs"), ref, source)
             import hashlib
 
             image_id = hashlib.sha256(
-                f"{ref}\0{described}\0{time.time()}\0{secrets.token_hex(8)}".encode()
+                f"{ref}\0{described}\0{time.time()}\0{os.urandom(8).hex()}".encode()
             ).hexdigest()
             image = Image(
                 id=image_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from conman_systemd.container.removal import remove_state
 from conman_systemd.core import unit
 from conman_systemd.core.containers import ContainerInfo, State, Store
 from conman_systemd.dbus.systemd import JOB_DONE, NO_SUCH_UNIT, BusError, Systemd
@@ -40,14 +39,20 @@ class Lifecycle:
 
     # -- actions
 
-    def start(self, spec: ContainerSpec) -> UnitWatch:
+    def start(self, spec: ContainerSpec, new: bool = False) -> UnitWatch:
         """Start the container's unit; returns once the container runs (the job result is "done"),
-        with the watch that follows the unit from before its start."""
+        with the watch that follows the unit from before its start. A new container (just
+        created) has neither a unit nor records yet: nothing to ask or remove first."""
         watch = self.systemd.watch(spec.unit)
-        if self.state(spec).is_running:
-            return watch
-        for kind in ("error", "exit"):
-            _remove(self.paths.record(spec.id, kind))
+        if new:
+            watch.known = True  # no unit: all it becomes, the signals tell
+        else:
+            info = self.info(spec)
+            watch.refresh(info.unit)
+            if info.running:
+                return watch
+            for kind in ("error", "exit"):
+                _remove(self.paths.record(spec.id, kind))
         result = self.systemd.start_transient(spec.unit, unit.encode(unit.properties(spec, self.paths)))
         if result != JOB_DONE:
             raise self._start_failure(spec, watch, result)
@@ -89,6 +94,8 @@ class Lifecycle:
                 raise ConmanError(f"container {spec.name} is running: stop it first or use `rm -f`")
             self.kill_now(spec)
         self.systemd.reset_failed(spec.unit)
+        from conman_systemd.container.removal import remove_state  # (mounts: ctypes, off run's path)
+
         remove_state(self.paths, spec.id, spec.name, spec.runtime)
 
     def kill_now(self, spec: ContainerSpec) -> None:

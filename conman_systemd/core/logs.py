@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from conman_systemd.dbus.systemd import Systemd
     from conman_systemd.dbus.units import UnitState, UnitWatch
 
-FOLLOW_POLL = 0.25  # a foreground client checks on the unit (and on Ctrl-C) this often when quiet
+# A following client reads the journal (and checks on the unit, and on Ctrl-C) this often when
+# systemd is quiet: journald itself tells watchers of new lines only every ~250 ms.
+FOLLOW_POLL = 0.25
 
 
 class Printer:
@@ -27,17 +29,14 @@ class Printer:
         self.timestamps = timestamps
         self.out = out or sys.stdout.buffer
         self.err = err or sys.stderr.buffer
+        self.cursor: str | None = None  # of the last entry printed
 
     def __call__(self, entry: Entry) -> None:
         stream = self.err if entry.stderr else self.out
         prefix = f"{entry.timestamp()} ".encode() if self.timestamps else b""
         stream.write(prefix + entry.message + b"\n")
         stream.flush()
-
-    def drain(self, reader: Reader, until_usec: int | None = None) -> None:
-        """Everything the reader has now."""
-        for entry in reader.entries(until_usec):
-            self(entry)
+        self.cursor = entry.cursor
 
 
 def show(reader: Reader, printer: Printer, tail: int | None = None, since_usec: int | None = None,
@@ -55,20 +54,39 @@ def show(reader: Reader, printer: Printer, tail: int | None = None, since_usec: 
         printer(entry)
 
 
-def follow(systemd: Systemd, watch: UnitWatch, reader: Reader, printer: Printer,
-           each: Callable[[], None] | None = None) -> UnitState:  # fmt: skip
-    """Print what the reader gets as it comes, until the watched unit settles; then journald is
-    synced and the rest printed. The unit's last state."""
-    fd = reader.fileno()  # before reading to the end: a line written in between still wakes us
+class Tail:
+    """A unit's output from a point on, printed a read() at a time; each read opens the journal
+    afresh after the last line printed (see core/journal.py's Reader on why)."""
 
-    def more() -> None:
-        reader.process()
-        printer.drain(reader)
+    def __init__(self, unit: str, printer: Printer, from_start: bool = False) -> None:
+        self.unit = unit
+        self.printer = printer
+        if not from_start and printer.cursor is None:
+            with Reader(unit) as reader:
+                printer.cursor = reader.last_cursor()  # None: no output yet, so all of it is new
 
-    printer.drain(reader)
-    state = systemd.settle(watch, lambda s: not s.running, FOLLOW_POLL, each, also=(fd, more))
+    def read(self) -> None:
+        with Reader(self.unit) as reader:
+            if self.printer.cursor is not None:
+                reader.seek_after_cursor(self.printer.cursor)
+            for entry in reader.entries():
+                self.printer(entry)
+
+
+def follow(
+    systemd: Systemd, watch: UnitWatch, tail: Tail, each: Callable[[], None] | None = None
+) -> UnitState:
+    """Print the unit's output as it comes until the unit settles; then journald is synced and the
+    rest printed. The unit's last state."""
+
+    def read_and_check() -> None:
+        tail.read()
+        if each is not None:
+            each()
+
+    state = systemd.settle(watch, lambda s: not s.running, FOLLOW_POLL, read_and_check)
     debug(f"journal: {watch.unit} settled ({state.active_state}); syncing")
     synchronize()
-    printer.drain(reader)
+    tail.read()
     debug("journal: drained")
     return state

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from conman_systemd.core.attaching import attach_to_server, follow_to_exit
-from conman_systemd.core.journal import Reader
 from conman_systemd.errors import ConmanError
 
 TYPE_CHECKING = False
@@ -22,13 +20,16 @@ def run(
     """
     lc.store.create(spec)
     try:
-        watch = lc.start(spec)
+        watch = lc.start(spec, new=True)
     except (ConmanError, KeyboardInterrupt):
         lc.remove(spec, force=True)
         raise
     if detach:
         return None
+    # A foreground run only: following takes the journal reader (ctypes) and the attach client.
+    from conman_systemd.core.attaching import attach_to_server, follow_to_exit
+    from conman_systemd.core.logs import Printer, Tail
+
     if spec.owns_stdio:
         return attach_to_server(lc, spec, watch, detach_keys, stdin=spec.interactive, sig_proxy=sig_proxy)
-    reader = Reader(spec.unit)  # a new unit: all of its output is this run's
-    return follow_to_exit(lc, spec, watch, reader)
+    return follow_to_exit(lc, spec, watch, Tail(spec.unit, Printer(), from_start=True))

@@ -107,6 +107,22 @@ class Connection:
                 if reply.reply_serial == serial and reply.kind in (METHOD_RETURN, ERROR):
                     return _body(reply)
 
+    def call_all(self, messages: list[Message], timeout: float) -> list[tuple[Any, ...]]:
+        """Several calls in one round trip: all are sent, then every reply awaited (a peer answers
+        one connection's calls in order). The bodies, in order; the first error reply raises."""
+        serials = [self.send(message) for message in messages]
+        replies: dict[int, Message] = {}
+        deadline = time.monotonic() + timeout
+        while len(replies) < len(serials):
+            received = self._read(deadline)
+            if received is None:
+                members = ", ".join(str(m.member) for m in messages)
+                raise TimeoutError(f"no D-Bus replies to {members} in {timeout:g} s")
+            for reply in received:
+                if reply.reply_serial in serials and reply.kind in (METHOD_RETURN, ERROR):
+                    replies[reply.reply_serial] = reply
+        return [_body(replies[serial]) for serial in serials]
+
     def receive_signal(self, timeout: float | None) -> Message | None:
         """The next signal, or None when none came in timeout seconds (None: wait for ever)."""
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -21,8 +21,19 @@ MANAGER_IFACE = "org.freedesktop.systemd1.Manager"
 UNIT_IFACE = "org.freedesktop.systemd1.Unit"
 SERVICE_IFACE = "org.freedesktop.systemd1.Service"
 PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
-# On the system bus: every signal systemd sends, the way a direct connection gets them anyway.
-SYSTEMD_SIGNALS = f"type='signal',sender='{SYSTEMD}'"
+
+
+def signal_rule(path: str, interface: str, member: str) -> str:
+    """A bus match rule for one of systemd's signals (a direct connection gets all of them)."""
+    return f"type='signal',sender='{SYSTEMD}',path='{path}',interface='{interface}',member='{member}'"
+
+
+def job_removed_rule() -> str:
+    return signal_rule(MANAGER_PATH, MANAGER_IFACE, "JobRemoved")
+
+
+def properties_changed_rule(unit_path: str) -> str:
+    return signal_rule(unit_path, PROPERTIES_IFACE, "PropertiesChanged")
 
 
 def unit_path(unit: str) -> str:
@@ -74,6 +85,11 @@ def list_units_by_names(names: list[str]) -> Message:
 
 def list_units_by_patterns(states: list[str], patterns: list[str]) -> Message:
     return _manager("ListUnitsByPatterns", "asas", (states, patterns))
+
+
+def ping() -> Message:
+    """A call that does nothing but come back: org.freedesktop.DBus.Peer.Ping."""
+    return method_call(SYSTEMD, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping")
 
 
 def add_match(rule: str) -> Message:

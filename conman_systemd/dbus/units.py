@@ -70,6 +70,9 @@ class UnitWatch:
     def __init__(self, unit: str) -> None:
         self.unit = unit
         self.state = UnitState()
+        # Whether state is whole: read back from systemd, or followed since before the unit was
+        # loaded. Signals alone, caught in mid-run, tell only what changed.
+        self.known = False
 
     def update(self, signal: Message) -> None:
         if signal.member == "PropertiesChanged" and signal.interface == messages.PROPERTIES_IFACE:
@@ -81,6 +84,7 @@ class UnitWatch:
     def refresh(self, fresh: UnitState) -> None:
         """A state read back from systemd. A unit already collected (--rm) reads as not loaded:
         then what the signals told of its end stays."""
+        self.known = True
         if fresh.loaded:
             self.state = fresh
         else:

@@ -4,6 +4,7 @@
 package's own directory off sys.path: put it there. `python3 -m conman_systemd.shim` works too.
 """
 
+import os
 import sys
 
 if not __package__:
@@ -11,4 +12,6 @@ if not __package__:
 
 from conman_systemd.shim.main import main  # noqa: E402
 
-sys.exit(main(sys.argv[1:]))
+# os._exit: the shim writes nothing buffered (its words go to the journal as datagrams), and the
+# interpreter's teardown would only delay the container's unit on every start and stop.
+os._exit(main(sys.argv[1:]))

@@ -34,13 +34,16 @@ def result_of(spec: ContainerSpec, status: os.waitid_result) -> str:
 
 
 def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> None:
-    """Record the exit, release the run, apply --rm and on-failure:N."""
-    write_record(paths, spec.id, "exit", finished_at=time.time(), exit_code=code, result=result)
-    release(paths, spec.id, spec.runtime)  # the runtime dir goes: ExecStopPost then has nothing to do
-    if spec.restart_max and result != "success":
-        _end_restarts_after(spec, spec.restart_max)
+    """Record the exit, release the run (the runtime dir goes: ExecStopPost then has nothing to
+    do), enforce on-failure:N; with --rm remove everything instead (systemd keeps the exit status
+    for whoever waits: its unit's ExecMainStatus)."""
     if spec.remove_on_exit:
         remove_state(paths, spec.id, spec.name, spec.runtime)
+    else:
+        write_record(paths, spec.id, "exit", finished_at=time.time(), exit_code=code, result=result)
+        release(paths, spec.id, spec.runtime)
+    if spec.restart_max and result != "success":
+        _end_restarts_after(spec, spec.restart_max)
     debug(f"shim: finished after exit code {code} ({result})")
 
 

@@ -59,15 +59,17 @@ def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
     mounts.mount_overlay(spec.rootfs, paths.upper(spec.id), paths.work(spec.id), rootfs)
 
 
-def run_detached(paths: Paths, spec: ContainerSpec) -> int:
+def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
     """The container started with journald streams as stdout and stderr; its init's pid."""
     out = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_INFO)
     err = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_ERR)
     try:
-        Runtime(spec.runtime, paths).run_detached(spec.id, (runner.DEVNULL, out, err))
+        runtime = Runtime(spec.runtime, paths)
+        runtime.create(spec.id, (runner.DEVNULL, out, err))
     finally:
         os.close(out)
         os.close(err)
+    runtime.start(spec.id)
     return read_pid(paths.init_pid(spec.id))
 
 
@@ -89,7 +91,7 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
         from conman_systemd.shim.interactive import start_interactive
 
         return start_interactive(paths, spec)
-    pid = run_detached(paths, spec)
+    pid = create_and_start(paths, spec)
     write_record(paths, spec.id, "started", started_at=time.time(), pid=pid)
     hand_over(spec, pid)
     debug(f"shim: MAINPID handed over to {pid}")

@@ -75,10 +75,10 @@ def test_a_bad_flag_value_is_a_usage_error_with_code_125(clean: Conman) -> None:
 CANNOT_RUN = {
     ("crun", "nosuch"): (127, "crun: executable file `nosuch` not found in $PATH: No such file or directory"),
     ("crun", "/etc/passwd"): (126, "crun: open executable: Permission denied"),
-    ("runc", "nosuch"): (127, 'runc run failed: unable to start container process: exec: "nosuch": '
+    ("runc", "nosuch"): (127, 'runc create failed: unable to start container process: exec: "nosuch": '
                               "executable file not found in $PATH"),
-    ("runc", "/etc/passwd"): (126, 'runc run failed: unable to start container process: exec: "/etc/passwd": '
-                                   "permission denied"),
+    ("runc", "/etc/passwd"): (126, 'runc create failed: unable to start container process: exec: '
+                                   '"/etc/passwd": permission denied'),
 }  # fmt: skip
 
 

@@ -131,30 +131,40 @@ print((mark == first[-1].cursor, after_mark, after_b, after_a, never))
     assert inside(system, script) == (True, [], [b"c", b"d"], [b"b", b"c", b"d"], None)
 
 
-def test_following_sees_lines_written_after_the_reader_opened(system: System) -> None:
+def test_an_open_reader_sees_lines_appended_after_it_opened(system: System) -> None:
     # Both lines are in the journal before the first look: a reader that sd-journal had left at
     # the tail would show only the newest of them.
     script = """
 reader = Reader(SERVICE)
-poller = select.poll()
-poller.register(reader.fileno(), select.POLLIN)
 assert reader.last_cursor() is None and reader.next() is None
 unit_sh("echo one; echo two")
 synchronize()
-got, deadline = [], time.monotonic() + 10
-while len(got) < 2 and poller.poll(max(0, deadline - time.monotonic()) * 1000):
-    reader.process()
-    got += [e.message for e in reader.entries()]
-writer = unit_sh("sleep 0.1; echo three", wait=False)
-waited, deadline = [], time.monotonic() + 10
-while not waited and time.monotonic() < deadline:
-    reader.wait(deadline - time.monotonic())
-    waited += [e.message for e in reader.entries()]
-writer.wait()
+got = [e.message for e in reader.entries()]
+unit_sh("echo three")
+synchronize()
+more = [e.message for e in reader.entries()]
 reader.close()
-print((got, waited))
+print((got, more))
 """
     assert inside(system, script) == ([b"one", b"two"], [b"three"])
+
+
+def test_a_tail_prints_each_new_line_once(system: System) -> None:
+    script = """
+from io import BytesIO
+from conman_systemd.core.logs import Printer, Tail
+unit_sh("echo old")
+synchronize()
+out, err = BytesIO(), BytesIO()
+tail = Tail(SERVICE, Printer(out=out, err=err))  # from now on
+for line in ("new1", "new2"):
+    unit_sh(f"echo {line}")
+    synchronize()
+    tail.read()
+tail.read()
+print((out.getvalue(), err.getvalue()))
+"""
+    assert inside(system, script) == (b"new1\nnew2\n", b"")
 
 
 def test_synchronize_makes_a_line_just_written_readable(system: System) -> None:

@@ -226,3 +226,24 @@ def test_busybox_is_made_on_first_use_as_docker_pulls() -> None:
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "hi\n1\n", "")
     other = conman("sandbox", "--", "conman", "run", "--rm", "alpine", "true")
     assert other.returncode == 125 and other.stderr.startswith("Error: no such image: alpine\n")
+
+
+def test_without_a_bus_daemon_conman_talks_to_systemd_directly() -> None:
+    """No D-Bus daemon (a minimal system): systemd's private socket serves, signals included."""
+    script = """
+set -e
+systemctl stop dbus.socket dbus.service
+conman system check | grep '^systemd:'
+conman run --rm busybox sh -c 'echo out; exit 4' || echo "exit $?"
+conman run -d --name w busybox sleep 100 >/dev/null
+conman ps --format table | grep -c ' w '
+conman stop -t 0 w
+conman wait w
+conman rm w >/dev/null
+"""
+    proc = conman("sandbox", "--", "sh", "-c", script)
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(
+        r"systemd: +\S+ \(asked over D-Bus, its private socket\)", proc.stdout.splitlines()[0]
+    )
+    assert proc.stdout.splitlines()[1:] == ["out", "exit 4", "1", "w", "137"]
