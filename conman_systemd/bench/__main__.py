@@ -23,6 +23,7 @@ import os
 import sys
 
 from conman_systemd.bench import many
+from conman_systemd.bench.cpu import cpu_table
 from conman_systemd.bench.io import Stalled, log_lines, stop_ignoring_sigterm
 from conman_systemd.bench.measure import Contender, Tables, measure, memory_table, table
 from conman_systemd.bench.profile import profile
@@ -53,10 +54,14 @@ def run_rm_true(setup: Setup) -> dict[str, Contender]:
 def many_containers(setup: Setup, args: argparse.Namespace, tables: Tables) -> dict[str, object]:
     engines = [many.Engine("conman", r, setup) for r in RUNTIMES]
     engines += [many.Engine("podman", "crun", setup)] if setup.podman else []
-    results, memory = many.sequential_and_memory(engines, args.count, 500 if args.big else 0, args.rounds)
+    cpu: dict[str, dict[str, float]] = {}
+    results, memory = many.sequential_and_memory(
+        engines, args.count, 500 if args.big else 0, args.rounds, cpu
+    )
     baselines = {"run -d": "conman (crun) run -d", "ps": "conman ps -q"}
     for title, samples in results.items():
         tables.append(table(title, samples, baselines["ps" if title.startswith("ps") else "run -d"]))
+    tables.append(cpu_table("CPU ms per run -d (in a row), by process", cpu))
     tables.append(memory_table(f"memory per running container, {args.count} running", memory))
     title = f"run -d sleep, {args.count} with 4 in parallel"
     results[title] = many.parallel(engines, args.count)
@@ -68,7 +73,7 @@ def many_containers(setup: Setup, args: argparse.Namespace, tables: Tables) -> d
     tables.append(
         memory_table(f"memory per interactive container, {args.interactive_count} running", memory_it)
     )
-    return {"timings": results, "memory": {**memory, **memory_it}}
+    return {"timings": results, "memory": {**memory, **memory_it}, "cpu": cpu}
 
 
 def output_and_stop(setup: Setup, args: argparse.Namespace, tables: Tables) -> dict[str, object]:

@@ -8,6 +8,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from conman_systemd.bench.cpu import CpuMeter
 from conman_systemd.bench.measure import Contender, measure
 from conman_systemd.bench.setup import SLEEP, Setup, sh
 
@@ -107,10 +108,11 @@ def ps_contenders(engines: list[Engine]) -> dict[str, Contender]:
 
 
 def sequential_and_memory(
-    engines: list[Engine], count: int, big: int, rounds: int
+    engines: list[Engine], count: int, big: int, rounds: int, cpu: dict[str, dict[str, float]]
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, float]]]:
-    """run -d of count containers per engine in turn (each runs alone on the machine), the memory
-    they hold, and ps -q with them running (one engine per manager: ps does not depend on it)."""
+    """run -d of count containers per engine in turn (each runs alone on the machine), the CPU
+    each start cost (into cpu), the memory they hold, and ps -q with them running (one engine per
+    manager: ps does not depend on it)."""
     results: dict[str, dict[str, list[float]]] = {}
     memory: dict[str, dict[str, float]] = {}
     sequential: dict[str, list[float]] = {}
@@ -119,7 +121,9 @@ def sequential_and_memory(
         for engine in engines:
             subprocess.run(["sync"], check=False)
             before = mem_available_kb()
-            sequential[f"{engine.label} run -d"], _ = start_many(engine, count, 1)
+            with CpuMeter() as meter:
+                sequential[f"{engine.label} run -d"], _ = start_many(engine, count, 1)
+            cpu[engine.label] = meter.per(count)
             time.sleep(3)  # let the last ones settle (journald streams, page cache) before reading memory
             memory[engine.label] = memory_of(engine, count, before)
             if engine.name in listers:

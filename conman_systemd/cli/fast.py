@@ -8,8 +8,6 @@ the same table and says what is wrong; tests check that both parsers agree.
 
 from __future__ import annotations
 
-import importlib
-
 from conman_systemd.cli import App
 from conman_systemd.cli.table import COMMANDS
 from conman_systemd.core.flags import FLAG, LIST, SWITCH
@@ -143,5 +141,6 @@ def dispatch(argv: list[str]) -> int | None:
         root if isinstance(root, str) else None, runroot if isinstance(runroot, str) else None
     )
     module, function = command.handler.split(":")
-    handler = getattr(importlib.import_module(module), function)
+    # __import__ rather than importlib.import_module: importlib's package imports warnings.
+    handler = getattr(__import__(module, fromlist=[function]), function)
     return int(handler(app, values) or 0)

@@ -22,7 +22,6 @@ from conman_systemd.errors import ConmanError
 from conman_systemd.log import debug
 from conman_systemd.shim import systemd_io
 from conman_systemd.shim.exits import exit_code, exit_like
-from conman_systemd.shim.finish import finish, result_of
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -100,5 +99,7 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     if status is not None:
         # Gone already (`true`): clean up now, which spares the unit a clean-up process.
+        from conman_systemd.shim.finish import finish, result_of
+
         finish(paths, spec, exit_code(status), result_of(spec, status))
     return exit_like(status)
