@@ -54,14 +54,12 @@ def run_rm_true(setup: Setup) -> dict[str, Contender]:
 def many_containers(setup: Setup, args: argparse.Namespace, tables: Tables) -> dict[str, object]:
     engines = [many.Engine("conman", r, setup) for r in RUNTIMES]
     engines += [many.Engine("podman", "crun", setup)] if setup.podman else []
-    cpu: dict[str, dict[str, float]] = {}
-    results, memory = many.sequential_and_memory(
-        engines, args.count, 500 if args.big else 0, args.rounds, cpu
-    )
+    results = many.in_a_row(engines, args.count, 500 if args.big else 0, args.rounds)
     baselines = {"run -d": "conman (crun) run -d", "ps": "conman ps -q"}
     for title, samples in results.items():
         tables.append(table(title, samples, baselines["ps" if title.startswith("ps") else "run -d"]))
-    tables.append(cpu_table("CPU ms per run -d (in a row), by process", cpu))
+    cpu, memory = many.cost(engines, args.count)
+    tables.append(cpu_table("CPU ms per run -d (alone, in a row), by process", cpu))
     tables.append(memory_table(f"memory per running container, {args.count} running", memory))
     title = f"run -d sleep, {args.count} with 4 in parallel"
     results[title] = many.parallel(engines, args.count)

@@ -107,39 +107,50 @@ def ps_contenders(engines: list[Engine]) -> dict[str, Contender]:
     return {f"{e.name} ps -q": ps_of(e) for e in engines}
 
 
-def sequential_and_memory(
-    engines: list[Engine], count: int, big: int, rounds: int, cpu: dict[str, dict[str, float]]
-) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, float]]]:
-    """run -d of count containers per engine in turn (each runs alone on the machine), the CPU
-    each start cost (into cpu), the memory they hold, and ps -q with them running (one engine per
-    manager: ps does not depend on it)."""
+def in_a_row(engines: list[Engine], count: int, big: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+    """count `run -d` per engine, interleaved (one of each engine in turn, so the machine's noise
+    hits all alike), then ps -q with them all running (and with big running, when asked)."""
     results: dict[str, dict[str, list[float]]] = {}
+
+    def start(engine: Engine) -> Contender:
+        return lambda i: engine.ids.append(engine.start())
+
+    try:
+        starts = {f"{e.label} run -d": start(e) for e in engines}
+        results[f"run -d sleep, {count} in a row (each; interleaved)"] = measure(starts, count, warmup=0)
+        listers = list({e.name: e for e in engines}.values())  # ps does not depend on the runtime
+        results[f"ps -q with {count} running"] = measure(ps_contenders(listers), rounds)
+        if big > count:
+            for engine in listers:
+                start_many(engine, big - count, 4)
+            results[f"ps -q with {big} running"] = measure(ps_contenders(listers), rounds)
+    finally:
+        for engine in engines:
+            engine.remove_all()
+    return results
+
+
+def cost(
+    engines: list[Engine], count: int
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Per engine alone on the machine: the CPU each `run -d` costs, by process, and the memory
+    count running containers hold."""
+    cpu: dict[str, dict[str, float]] = {}
     memory: dict[str, dict[str, float]] = {}
-    sequential: dict[str, list[float]] = {}
-    listers: dict[str, Engine] = {}
     try:
         for engine in engines:
             subprocess.run(["sync"], check=False)
             before = mem_available_kb()
             with CpuMeter() as meter:
-                sequential[f"{engine.label} run -d"], _ = start_many(engine, count, 1)
+                start_many(engine, count, 1)
             cpu[engine.label] = meter.per(count)
             time.sleep(3)  # let the last ones settle (journald streams, page cache) before reading memory
             memory[engine.label] = memory_of(engine, count, before)
-            if engine.name in listers:
-                engine.remove_all()
-            else:
-                listers[engine.name] = engine
-        results[f"run -d sleep, {count} in a row (each)"] = sequential
-        results[f"ps -q with {count} running"] = measure(ps_contenders([*listers.values()]), rounds)
-        if big > count:
-            for engine in listers.values():
-                start_many(engine, big - count, 4)
-            results[f"ps -q with {big} running"] = measure(ps_contenders([*listers.values()]), rounds)
+            engine.remove_all()
     finally:
         for engine in engines:
             engine.remove_all()
-    return results, memory
+    return cpu, memory
 
 
 def parallel(engines: list[Engine], count: int) -> dict[str, list[float]]:

@@ -68,7 +68,8 @@ def start_interactive(paths: Paths, spec: ContainerSpec) -> int:
     stdin, stdout, stderr = create(paths, spec, runtime)
     pid = read_pid(paths.init_pid(spec.id))
     write_record(paths, spec.id, "started", started_at=time.time(), pid=pid)
-    journal = [systemd_io.journal_stream(spec.name, spec.unit, p) for p in (6, 3)]
+    priorities = (systemd_io.PRIORITY_INFO, systemd_io.PRIORITY_ERR)  # the container's stdout, stderr
+    journal = [systemd_io.journal_stream(spec.name, spec.unit, p) for p in priorities]
     systemd_io.notify(f"READY=1\nSTATUS=container {spec.name} is running (init pid {pid}, attachable)")
     start = runtime.start_argv(spec.id)
     if not spec.wait_for_attach:
