@@ -3,7 +3,8 @@
 Run by path (`python boot.py CONFIG_JSON`), stdlib only, with no import of conman_systemd, so
 it works whatever the launcher's sys.path was. Everything below happens in the sandbox's own
 mount namespace, made private first: nothing here may reach the host's /tmp, /run, /var/tmp,
-/etc, /dev, sysctls or cgroup roots (facts.md: the unmasked boot wiped the host's /tmp).
+/etc, /dev, sysctls or cgroup roots (a boot in merely new pid and mount namespaces, with nothing
+masked, wiped the host's /tmp: systemd-tmpfiles-setup runs `D /tmp`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Boot the distro's systemd as PID 1 of new pid, mount, cgroup and uts namespaces; run commands in it.
 
-The host side of `conman sandbox` and of the test suite's systemd fixture. The recipe and its
-pitfalls are in shared/facts.md; the filesystem set-up happens in boot.py, inside the namespaces.
+The host side of `conman sandbox` and of the test suite's systemd fixture: the sandbox's own cgroup
+subtree in every hierarchy, then unshare; the filesystem set-up and the masks that keep systemd off
+the host's /tmp, sysctls and cgroup roots happen in boot.py, inside the namespaces.
 """
 
 from __future__ import annotations

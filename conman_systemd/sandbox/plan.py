@@ -11,8 +11,8 @@ NAME_PREFIX = "conman-sandbox-"
 NAME_RE = re.compile(rf"^{NAME_PREFIX}(\d+)-[0-9a-f]+$")
 
 # Units that would touch the host through filesystems, sysctls or devices the sandbox shares
-# with it (facts.md: the unmasked boot wiped the host's /tmp), or that only make sense on a
-# machine of its own (logins, gettys, time sync).
+# with it (unmasked, a boot wiped the host's /tmp: tmpfiles-setup runs `D /tmp`), or that only
+# make sense on a machine of its own (logins, gettys, time sync).
 MASKED_UNITS = (
     "systemd-tmpfiles-setup.service",
     "systemd-tmpfiles-setup-dev.service",
