@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 from conman_systemd.core import logs
+from conman_systemd.core.containers import not_running
 from conman_systemd.errors import ConmanError
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # _signal, not signal (it imports enum, ~3 ms of every foreground run): no stubs
+    import signal as _signal
+
     from conman_systemd.container.spec import ContainerSpec
     from conman_systemd.core.lifecycle import Lifecycle
     from conman_systemd.dbus.units import UnitWatch
-
-
-def _not_running(spec: ContainerSpec) -> ConmanError:
-    return ConmanError(
-        f"container {spec.name} is not running", hint=f"start it with `conman start {spec.name}`"
-    )
+else:
+    import _signal
 
 
 def attach(
@@ -27,7 +25,7 @@ def attach(
     """Attach to a running container; its exit code, or None when the user detached."""
     watch = lc.systemd.watch(spec.unit)
     if not lc.state(spec).is_running:
-        raise _not_running(spec)
+        raise not_running(spec)
     if not spec.owns_stdio:
         # No IO server owns its stdio: its output is in the journal, as `docker attach` streams it.
         return follow_to_exit(lc, spec, watch, logs.Tail(spec.unit, logs.Printer()))
@@ -72,12 +70,12 @@ def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, tail: l
             stop_sent.append(True)
             lc.systemd.stop_no_wait(spec.unit)  # the wait sees it through
 
-    old = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {sig: _signal.signal(sig, note) for sig in (_signal.SIGINT, _signal.SIGTERM)}
     try:
         last = logs.follow(lc.systemd, watch, tail, each=stop_if_interrupted)
     finally:
         for sig, handler in old.items():
-            signal.signal(sig, handler)
+            _signal.signal(sig, handler)
     code = lc.exit_code(spec, last)
     if code is None:
         raise ConmanError(f"the exit status of container {spec.name} was not recorded",

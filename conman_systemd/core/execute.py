@@ -7,6 +7,7 @@ import os
 from conman_systemd import runner
 from conman_systemd.container import oci
 from conman_systemd.container.runtime import Runtime, exit_code_for, last_error
+from conman_systemd.core.containers import not_running
 from conman_systemd.errors import EXIT_ENGINE, ConmanError
 
 TYPE_CHECKING = False
@@ -65,9 +66,7 @@ def execute(
 ) -> int:
     info = lc.info(spec)
     if not info.running:
-        raise ConmanError(
-            f"container {spec.name} is not running", hint=f"start it with `conman start {spec.name}`"
-        )
+        raise not_running(spec)
     precheck(spec, info.pid, command[0], workdir)
     log = os.path.join(lc.paths.run_dir(spec.id), f"exec-{os.urandom(4).hex()}.log")
     environment = [*oci.environment(spec), *env] if env else []

@@ -143,7 +143,7 @@ def test_deb_contents(deb: Deb) -> None:
         "usr/bin/conman",
         "lib/systemd/system/conman.slice",
         "usr/lib/tmpfiles.d/conman.conf",
-        f"{DEB_SITE}/{PKG}-{pyproject_version()}.dist-info/entry_points.txt",
+        f"{DEB_SITE}/{PKG}-{pyproject_version()}.dist-info/METADATA",
     } | {f"{DEB_SITE}/{m}" for m in source_modules()}
     missing = sorted(expected - paths)
     assert not missing, f"missing from the .deb: {missing}{HINT}"
@@ -189,7 +189,7 @@ def test_rpm_contents(rpm: Rpm) -> None:
         "/usr/bin/conman",
         "/usr/lib/systemd/system/conman.slice",
         "/usr/lib/tmpfiles.d/conman.conf",
-        f"{RPM_SITE}/{PKG}-{pyproject_version()}.dist-info/entry_points.txt",
+        f"{RPM_SITE}/{PKG}-{pyproject_version()}.dist-info/METADATA",
     } | {f"{RPM_SITE}/{m}" for m in source_modules()}
     missing = sorted(expected - paths)
     assert not missing, f"missing from the .rpm: {missing}{HINT}"

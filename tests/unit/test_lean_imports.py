@@ -40,18 +40,25 @@ def test_the_io_server_holds_only_what_serving_needs() -> None:
     assert "ctypes" not in loaded and "os" in loaded
 
 
-def test_run_and_ps_do_not_import_click() -> None:
-    """`conman run` and `conman ps` (the fast path) load neither click nor anything heavy (-S: what
-    the interpreter's own site adds is not ours to judge)."""
+def test_run_and_ps_import_only_what_they_need() -> None:
+    """`conman run` and `conman ps` (the fast path, foreground following included) load neither
+    click nor anything heavy, `re` and `enum` included (-S: what the interpreter's own site adds is
+    not ours to judge)."""
     loaded = loaded_after(
         "import conman_systemd.cli, conman_systemd.cli.fast, conman_systemd.cli.run, conman_systemd.cli.ps, "
-        "conman_systemd.core.run, conman_systemd.core.journal, conman_systemd.dbus.systemd",
+        "conman_systemd.core.run, conman_systemd.core.attaching, conman_systemd.dbus.systemd",
         "-S",
     )
-    assert (
-        sorted(loaded & {"click", "jeepney", "typing", "dataclasses", "inspect", "subprocess", "shutil"})
-        == []
-    )
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_the_command_is_a_plain_script() -> None:
+    """The wrapper installers write for an entry point imports re; ours imports the CLI alone."""
+    script = (TOP / "bin" / "conman").read_text()
+    assert script.splitlines()[0] == "#!/usr/bin/python3"
+    assert [line for line in script.splitlines() if "import" in line] == [
+        "from conman_systemd.cli import main"
+    ]
 
 
 def _imports(path: Path) -> set[str]:
