@@ -245,3 +245,23 @@ def test_no_line_is_lost_to_journald_rate_limits(clean: Conman) -> None:
     clean.system.run(["journalctl", "--sync"])
     lines = clean.ok("logs", "flood", timeout=120).splitlines()
     assert len(lines) == 100000 and lines[0] == "1" and lines[-1] == "100000"
+
+
+def test_debug_reaches_the_shim(clean: Conman) -> None:
+    """--debug: the CLI's lines on stderr, the shim's (its runtime command lines) in the unit's journal."""
+    proc = clean("--debug", "run", "--rm", "--name", "traced", "busybox", "true")
+    assert proc.returncode == 0, proc.stderr
+    unit = re.search(r"StartTransientUnit\('(conman-[0-9a-f]{64}\.service)'", proc.stderr)
+    assert unit is not None, proc.stderr
+    assert re.search(r"^conman: \[\d+\.\d{6}\] cli: run parsed", proc.stderr, re.M)
+    clean.system.run(["journalctl", "--sync"])
+    shim = clean.system.run(["journalctl", "-o", "cat", "-p", "debug", f"_SYSTEMD_UNIT={unit[1]}",
+                             "SYSLOG_IDENTIFIER=conman-shim"]).stdout  # fmt: skip
+    runtime = clean.runtime
+    assert re.search(
+        rf"^conman: \[[\d.]+\] \+ {runtime} --root /run/conman/{runtime} .* create ", shim, re.M
+    ), shim
+    assert re.search(r"shim: MAINPID handed over to \d+|shim: finished after exit code 0", shim), shim
+    # The container's own output stays apart: `conman logs` never shows the shim's lines.
+    assert clean.ok("--debug", "run", "--name", "quiet", "busybox", "echo", "hi") == "hi\n"
+    assert clean.ok("logs", "quiet") == "hi\n"
