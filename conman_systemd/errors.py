@@ -23,7 +23,7 @@ class ConmanError(Exception):
 
 
 class CommandFailed(ConmanError):
-    """An external command (runc, journalctl, ...) failed; carries its own error text."""
+    """An external command (crun, runc, rm, ...) failed; carries its own error text."""
 
     def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
         text = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit status {returncode}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from conman_systemd.cli.common import require_root, session
+from conman_systemd.core.containers import Store
 from conman_systemd.core.create import RunOptions, build_spec
 from conman_systemd.core.flags import typed
 from conman_systemd.core.images import ImageStore
@@ -69,7 +70,6 @@ def create(app: App, values: dict[str, Any]) -> int:
     """Create a container without starting it; prints its ID."""
     require_root()
     spec = build_spec(_options("create", values), ImageStore(app.paths))
-    with session(app) as lc:
-        lc.store.create(spec)
+    Store(app.paths).create(spec)  # systemd hears of it at its first start
     print(spec.id)
     return 0

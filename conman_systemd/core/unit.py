@@ -95,11 +95,11 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
     shim = shim or shim_command()
     props: list[tuple[str, Any]] = [
         ("Description", f"conman container {spec.name} ({spec.image})"),
-        # The shim says READY=1 after `runc start`, so a start job is done only once the container runs.
+        # The shim says READY=1 after the runtime's start: a start job is done once the container runs.
         ("Type", "notify"),
         # MAINPID= and READY=1 come from the shim, the main process only until it hands over.
         ("NotifyAccess", "all"),
-        # runc creates the container's cgroup inside the unit's: limits, stop and accounting reach it.
+        # The runtime makes the container's cgroup inside the unit's: limits, stop, accounting reach it.
         ("Delegate", True),
         # The stop signal goes to the container's init only, as docker does; SIGKILL at the end to all.
         ("KillMode", "mixed"),
@@ -107,7 +107,7 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
         ("ExecStart", _start(shim, spec, paths)),
         # The stop helper sends the stop signal, waits --stop-timeout, then SIGKILLs the init.
         ("ExecStop", _stop(shim, spec, paths)),
-        # Records the exit, then removes runc's state, the rootfs mount and the runtime dir.
+        # Records the exit, then removes the runtime's state, the rootfs mount and the runtime dir.
         ("ExecStopPost", _cleanup(shim, spec, paths)),
         ("TimeoutStopUSec", (spec.stop_timeout + STOP_MARGIN) * USEC),
         ("SyslogIdentifier", spec.name),
@@ -124,7 +124,7 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
     ]
     props += _restart(spec)
     if spec.remove_on_exit:
-        # -d --rm: nothing of the container may stay, not even a failed unit.
+        # --rm: nothing of the container may stay, not even a failed unit.
         props.append(("CollectMode", "inactive-or-failed"))
     return props
 
