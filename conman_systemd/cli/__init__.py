@@ -62,6 +62,9 @@ def run_guarded(command: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print("\nAborted!", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read our output stopped (`conman ps | head`): end quietly, as a shell tool does.
+        return 128 + 13
     except OSError as e:
         # What the core did not foresee (a full disk, a vanished file): still one line.
         if debug_enabled():

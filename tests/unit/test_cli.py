@@ -86,3 +86,21 @@ def test_inspect_format_takes_field_paths() -> None:
     assert render_format("{{.Config.Cmd}}", info) == '["sleep", "1"]'
     with pytest.raises(ConmanError, match='invalid format "{{.State.Nope}}": no field .State.Nope'):
         render_format("{{.State.Nope}}", info)
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`conman ... | head`: no "Error: Broken pipe", no traceback; 141 as a shell tool ends."""
+    image = tmp_path / "images" / ("c" * 64)
+    build_busybox(os.fspath(image / "rootfs"))
+    (image / "image.json").write_text(
+        json.dumps({"id": "c" * 64, "names": ["busybox:latest"], "created": 0, "size": 1})
+    )
+    (tmp_path / "images/refs").mkdir()
+    os.symlink("c" * 64, tmp_path / "images/refs/busybox%3Alatest")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    with open(write_end, "wb") as stdout:
+        proc = subprocess.run([sys.executable, "-m", "conman_systemd", "--root", os.fspath(tmp_path), "run",
+                               "--dry-run", "busybox", "true"], stdout=stdout, stderr=subprocess.PIPE, text=True,
+                              check=False)  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (141, "")
