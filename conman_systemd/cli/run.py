@@ -10,6 +10,7 @@ from conman_systemd.core.create import RunOptions, build_spec
 from conman_systemd.core.flags import typed
 from conman_systemd.core.images import ImageStore
 from conman_systemd.errors import ConmanError
+from conman_systemd.log import debug_enabled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,8 +60,16 @@ def run(app: App, values: dict[str, Any]) -> int:
     if values["dry_run"]:
         _dry_run(app, spec)
         return 0
-    with session(app) as lc:
-        code = run_container(lc, spec, detach=opts.detach, detach_keys=keys, sig_proxy=values["sig_proxy"])
+    try:
+        with session(app) as lc:
+            code = run_container(
+                lc, spec, detach=opts.detach, detach_keys=keys, sig_proxy=values["sig_proxy"]
+            )
+    finally:
+        if debug_enabled():
+            from conman_systemd.core.logs import print_shim_lines
+
+            print_shim_lines(spec.unit)
     if code is None and opts.detach:
         print(spec.id, flush=True)
     return code or 0

@@ -101,7 +101,8 @@ class Reader:
     instance costs ~8-15 ms to close.
     """
 
-    def __init__(self, unit: str) -> None:
+    def __init__(self, unit: str, only: str = "_TRANSPORT=stdout") -> None:
+        """only: the second match; the default keeps the container's output (streams) alone."""
         self._lib, self._libc = _load()
         self._handle = _vp()
         if (r := self._lib.sd_journal_open(ctypes.byref(self._handle), SD_JOURNAL_LOCAL_ONLY)) < 0:
@@ -109,7 +110,7 @@ class Reader:
         # Seeking to the last lines leaves sd-journal on an entry that next() must still return.
         self._on_unread = False
         try:
-            for match in (f"_SYSTEMD_UNIT={unit}".encode(), b"_TRANSPORT=stdout"):
+            for match in (f"_SYSTEMD_UNIT={unit}".encode(), only.encode()):
                 self._call("sd_journal_add_match", match, len(match))  # different fields: ANDed
             # Fields longer than the threshold (64 KiB by default) may come back cut.
             self._call("sd_journal_set_data_threshold", 0)

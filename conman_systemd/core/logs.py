@@ -73,6 +73,16 @@ class Tail:
                 self.printer(entry)
 
 
+def print_shim_lines(unit: str) -> None:
+    """Under --debug: the shim's own lines for the unit (it writes them to the journal, where they
+    cannot pass for container output) on our stderr, after ours."""
+    synchronize()
+    with Reader(unit, only="SYSLOG_IDENTIFIER=conman-shim") as reader:
+        for entry in reader.entries():
+            sys.stderr.buffer.write(entry.message + b"\n")
+    sys.stderr.flush()
+
+
 def follow(
     systemd: Systemd, watch: UnitWatch, tail: Tail, each: Callable[[], None] | None = None
 ) -> UnitState:

@@ -258,9 +258,9 @@ def test_debug_reaches_the_shim(clean: Conman) -> None:
     shim = clean.system.run(["journalctl", "-o", "cat", "-p", "debug", f"_SYSTEMD_UNIT={unit[1]}",
                              "SYSLOG_IDENTIFIER=conman-shim"]).stdout  # fmt: skip
     runtime = clean.runtime
-    assert re.search(
-        rf"^conman: \[[\d.]+\] \+ {runtime} --root /run/conman/{runtime} .* create ", shim, re.M
-    ), shim
+    create = rf"^conman: \[[\d.]+\] \+ {runtime} --root /run/conman/{runtime} .* create "
+    assert re.search(create, shim, re.M), shim
+    assert re.search(create, proc.stderr, re.M), proc.stderr  # after the CLI's own lines, too
     assert re.search(r"shim: MAINPID handed over to \d+|shim: finished after exit code 0", shim), shim
     # The container's own output stays apart: `conman logs` never shows the shim's lines.
     assert clean.ok("--debug", "run", "--name", "quiet", "busybox", "echo", "hi") == "hi\n"
