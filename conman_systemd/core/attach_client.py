@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
+import select
 import signal
 import socket
 import sys
@@ -80,16 +80,18 @@ class Session:
                 signal.signal(sig, handler)
 
     def _loop(self) -> int | None:
-        sel = selectors.DefaultSelector()
-        sel.register(self.sock, selectors.EVENT_READ, "shim")
+        # poll(2), not epoll: stdin may be a regular file or /dev/null (`run -i < file` in a
+        # script), which epoll refuses; poll reports it readable until its end.
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
         if self.stdin:
-            sel.register(0, selectors.EVENT_READ, "stdin")
+            poller.register(0, select.POLLIN)
         while True:
-            for key, _ in sel.select():
-                if key.data == "stdin":
+            for fd, _ in poller.poll():
+                if fd == 0:
                     data = os.read(0, 65536)
                     if not data:
-                        sel.unregister(0)
+                        poller.unregister(0)
                         self.sock.sendall(frame(Kind.STDIN_EOF))
                     elif pass_on := self.detach.feed(data):
                         self.sock.sendall(frame(Kind.STDIN, pass_on))

@@ -24,18 +24,30 @@ if TYPE_CHECKING:
 FOLLOW_POLL = 0.25
 
 
+# What ends an entry's line, by journald's _LINE_BREAK: a newline (none given), a NUL (journald
+# breaks lines there too). A line longer than LineMax goes on in the next entry ("line-max"); a
+# stream's last line without a newline ("eof"), or cut by another writer ("pid-change"), ends as
+# it was written.
+_ENDINGS = {None: b"\n", "nul": b"\0"}
+
+
 class Printer:
+    """Entries back into the bytes the container wrote, stdout and stderr apart."""
+
     def __init__(self, timestamps: bool = False, out: IO[bytes] | None = None, err: IO[bytes] | None = None):
         self.timestamps = timestamps
         self.out = out or sys.stdout.buffer
         self.err = err or sys.stderr.buffer
         self.cursor: str | None = None  # of the last entry printed
+        self._goes_on = {False: False, True: False}  # per stream: a line split by LineMax is open
 
     def __call__(self, entry: Entry) -> None:
         stream = self.err if entry.stderr else self.out
-        prefix = f"{entry.timestamp()} ".encode() if self.timestamps else b""
-        stream.write(prefix + entry.message + b"\n")
+        stamp = self.timestamps and not self._goes_on[entry.stderr]  # one time for one line
+        prefix = f"{entry.timestamp()} ".encode() if stamp else b""
+        stream.write(prefix + entry.message + _ENDINGS.get(entry.line_break, b""))
         stream.flush()
+        self._goes_on[entry.stderr] = entry.line_break == "line-max"
         self.cursor = entry.cursor
 
 

@@ -265,3 +265,24 @@ def test_debug_reaches_the_shim(clean: Conman) -> None:
     # The container's own output stays apart: `conman logs` never shows the shim's lines.
     assert clean.ok("--debug", "run", "--name", "quiet", "busybox", "echo", "hi") == "hi\n"
     assert clean.ok("logs", "quiet") == "hi\n"
+
+
+def test_output_comes_back_byte_for_byte(clean: Conman) -> None:
+    """A line of 5000 bytes, one longer than journald's LineMax (48 KiB, split into pieces), a NUL
+    and a last line without newline: run and logs give back exactly what the container wrote.
+    (One process writes it all: journald ends a line where another process goes on with it.)"""
+    awk = ('BEGIN { printf "a%cb\\n", 0; y = sprintf("%5000s", ""); gsub(/ /, "y", y); print y; '
+           'x = sprintf("%60000s", ""); gsub(/ /, "x", x); print x; printf "end" }')  # fmt: skip
+    expected = "a\0b\n" + "y" * 5000 + "\n" + "x" * 60000 + "\nend"
+    fg = clean("run", "--name", "bytes", "busybox", "awk", awk)
+    assert (fg.returncode, fg.stdout == expected) == (0, True), fg.stdout[:200]
+    assert clean.ok("logs", "bytes") == expected
+
+
+def test_stdin_from_a_file_or_dev_null(clean: Conman) -> None:
+    """Scripts and cron feed -i containers from files, which epoll refuses and poll takes."""
+    proc = clean.sh("echo x > /var/tmp/in && conman run -i --rm busybox cat < /var/tmp/in; echo rc=$?")
+    assert proc.stdout == "x\nrc=0\n", proc.stderr
+    empty = clean.sh("conman run -i --rm busybox cat < /dev/null; echo rc=$?")
+    assert empty.stdout == "rc=0\n", empty.stderr
+    assert clean.leftovers() == ""

@@ -104,3 +104,28 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
                                "--dry-run", "busybox", "true"], stdout=stdout, stderr=subprocess.PIPE, text=True,
                               check=False)  # fmt: skip
     assert (proc.returncode, proc.stderr) == (141, "")
+
+
+def test_entries_print_back_as_the_bytes_written() -> None:
+    """journald splits lines at NUL and at LineMax and marks a last line without newline: the
+    printer gives back what the container wrote, and stamps a line once however many pieces."""
+    from io import BytesIO
+
+    from conman_systemd.core.journal import Entry
+    from conman_systemd.core.logs import Printer
+
+    out, err = BytesIO(), BytesIO()
+    printer = Printer(timestamps=True, out=out, err=err)
+    pieces = [(b"a", "nul"), (b"b", None), (b"xx", "line-max"), (b"yy", None), (b"end", "eof")]
+    for n, (message, line_break) in enumerate(pieces):
+        printer(Entry(message, False, 1_000_000 * n, f"c{n}", line_break))
+    printer(Entry(b"oops", True, 5, "c9", None))
+    stamp = "1970-01-01T00:00:0{}.000000000Z "
+    expected = [
+        stamp.format(0) + "a\0",
+        stamp.format(1) + "b\n",
+        stamp.format(2) + "xxyy\n",
+        stamp.format(4) + "end",
+    ]
+    assert out.getvalue().decode() == "".join(expected)
+    assert err.getvalue() == b"1970-01-01T00:00:00.000005000Z oops\n" and printer.cursor == "c9"
