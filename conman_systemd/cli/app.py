@@ -78,7 +78,13 @@ def from_table(command: Command) -> click.Command:
         callback=callback,
         params=[*map(_option, command.options), *map(_argument, command.arguments)],
         help=command.help,
-        context_settings={"allow_interspersed_args": not command.arguments},
+        context_settings={
+            "allow_interspersed_args": not command.arguments,
+            # -h is docker's --hostname for run and create; help is --help alone there.
+            "help_option_names": ["--help"]
+            if any("-h" in o.flags for o in command.options)
+            else ["-h", "--help"],
+        },
     )
 
 

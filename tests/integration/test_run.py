@@ -286,3 +286,8 @@ def test_stdin_from_a_file_or_dev_null(clean: Conman) -> None:
     empty = clean.sh("conman run -i --rm busybox cat < /dev/null; echo rc=$?")
     assert empty.stdout == "rc=0\n", empty.stderr
     assert clean.leftovers() == ""
+
+
+def test_dash_h_is_the_hostname_as_in_docker(clean: Conman) -> None:
+    assert clean.ok("run", "--rm", "-h", "myhost", "busybox", "hostname") == "myhost\n"
+    assert clean.ok("run", "--help").startswith("Usage: conman run [OPTIONS] IMAGE [COMMAND]...")

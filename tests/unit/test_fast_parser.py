@@ -29,6 +29,8 @@ PLAIN = [
     ("run", ["--", "busybox", "-c"]),
     ("run", ["--dry-run", "busybox", "-", "--rm"]),
     ("create", ["--name", "x", "-i", "-t", "busybox", "sh"]),
+    ("run", ["-h", "myhost", "busybox", "hostname"]),  # docker's -h: --hostname, not help
+    ("create", ["-ithbox", "busybox"]),
     ("exec", ["-it", "web", "sh"]),
     ("exec", ["-d", "-e", "A=1", "-w", "/", "-u", "0", "web", "sleep", "1", "-d"]),
     ("ps", []),
