@@ -5,7 +5,6 @@ nothing is lost and nothing comes twice."""
 from __future__ import annotations
 
 import sys
-from collections import deque
 
 from conman_systemd.core.journal import Reader, synchronize
 from conman_systemd.log import debug
@@ -61,6 +60,8 @@ def show(reader: Reader, printer: Printer, tail: int | None = None, since_usec: 
         tail = None
     entries: Iterable[Entry] = reader.entries(until_usec)
     if tail is not None:
+        from collections import deque
+
         entries = deque(entries, maxlen=tail)
     for entry in entries:
         printer(entry)

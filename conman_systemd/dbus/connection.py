@@ -10,7 +10,6 @@ import errno
 import os
 import select
 import time
-from collections import deque
 
 from conman_systemd.dbus.wire import ERROR, METHOD_RETURN, SIGNAL, Message, Parser, encode, method_call
 
@@ -44,7 +43,7 @@ class Connection:
         self._poll = select.poll()
         self._poll.register(sock.fileno(), select.POLLIN)
         self._parser = Parser()
-        self._signals: deque[Message] = deque()
+        self._signals: list[Message] = []  # a few at a time: no deque (collections: ~0.7 ms to import)
         self._serial = 0
         self.unique_name: str | None = None
 
@@ -129,7 +128,7 @@ class Connection:
         while not self._signals:
             if self._read(deadline) is None:
                 return None
-        return self._signals.popleft()
+        return self._signals.pop(0)
 
     def _read(self, deadline: float | None) -> list[Message] | None:
         """The messages that came by deadline, signals aside (they are queued); None if none came."""
