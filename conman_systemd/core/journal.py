@@ -259,7 +259,12 @@ _UNIT_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6,
 
 def parse_time(text: str, now: float) -> int:
     """docker's --since/--until forms, as microseconds since the epoch: a Unix timestamp
-    (1700000000.25), an ISO 8601 time or date (UTC without a zone), or a Go duration back from now."""
+    (1700000000.25), an ISO 8601 time or date (UTC without a zone), or a Go duration back from now;
+    and journalctl's words, which conman took when it asked journalctl: now, today, yesterday,
+    tomorrow (local midnights)."""
+    if text in _DAYS:
+        midnight = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
+        return round((now if text == "now" else midnight + _DAYS[text] * 86400) * 10**6)
     usec = _scaled(text, 10**6)
     if usec is None:
         usec = _iso_usec(text)
@@ -271,6 +276,9 @@ def parse_time(text: str, now: float) -> int:
             "an RFC 3339 time (2026-11-28T10:00:00Z) or a Unix timestamp"
         )
     return usec
+
+
+_DAYS = {"now": 0, "today": 0, "yesterday": -1, "tomorrow": 1}
 
 
 def _scaled(number: str, scale: int) -> int | None:

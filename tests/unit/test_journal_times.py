@@ -61,7 +61,7 @@ def test_parse_time(text: str, usec: int) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "h", "10x", "1h30", "1..5s", "1e5", "²", "+", "-", "2023-02-29", "2026-13-01",
-     "2026-11-28T24:00:00Z", "2026-11-28T10:00:00+25:00", "yesterday", "10 m", "1700000000.2.5"],
+     "2026-11-28T24:00:00Z", "2026-11-28T10:00:00+25:00", "last week", "10 m", "1700000000.2.5"],
 )  # fmt: skip
 def test_bad_times(text: str) -> None:
     message = (
@@ -171,3 +171,15 @@ def test_synchronize_times_out(fake_journald: list[bytes]) -> None:
     fake_journald.append(b'{"param')  # half a reply, then silence
     with pytest.raises(ConmanError, match=r"^journald did not synchronize the journal within 0.2s$"):
         synchronize(timeout=0.2)
+
+
+def test_journalctls_words_still_work() -> None:
+    """conman once handed --since to journalctl: its words keep working (local midnights)."""
+    import time as clock
+
+    now = 1_795_950_000.5
+    midnight = clock.mktime((*clock.localtime(now)[:3], 0, 0, 0, 0, 0, -1))
+    assert parse_time("now", now) == round(now * 1e6)
+    assert parse_time("today", now) == round(midnight * 1e6)
+    assert parse_time("yesterday", now) == round((midnight - 86400) * 1e6)
+    assert parse_time("tomorrow", now) == round((midnight + 86400) * 1e6)

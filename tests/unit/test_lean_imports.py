@@ -12,7 +12,7 @@ import pytest
 TOP = Path(__file__).resolve().parents[2]
 PACKAGE = TOP / "conman_systemd"
 HEAVY = ("typing", "enum", "json", "re", "subprocess", "socket", "dataclasses", "inspect", "shutil", "click",
-         "jeepney", "datetime", "selectors")  # fmt: skip
+         "jeepney", "datetime", "selectors", "contextlib", "collections")  # fmt: skip
 
 
 def loaded_after(imports: str, *flags: str) -> set[str]:
