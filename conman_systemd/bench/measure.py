@@ -44,15 +44,19 @@ def table(title: str, samples: dict[str, list[float]], baseline: str) -> list[st
 
 
 def memory_table(title: str, memory: dict[str, dict[str, float]]) -> list[str]:
-    base = next(iter(memory.values()))["host_kb_per_container"] or 1.0  # conman's is first
+    """Supervisor PSS is the figure compared: the host's MemAvailable delta is shown, but
+    on a noisy machine it swings by more than a supervisor weighs (it can go negative)."""
+    base = next(iter(memory.values()))["supervisor_pss_kb_per_container"]  # conman's is first
     lines = [
         f"== {title}",
         f"{'contender':<40} {'supervisors':>11} {'sup. PSS kB/ctr':>15} {'host kB/ctr':>11} {'ratio':>7}",
     ]
     for name, m in memory.items():
+        pss = m["supervisor_pss_kb_per_container"]
+        ratio = f"{pss / base:>6.2f}x" if base else f"{'-':>7}"
         lines.append(
-            f"{name:<40} {m['supervisor_processes']:>11.0f} {m['supervisor_pss_kb_per_container']:>15.1f}"
-            f" {m['host_kb_per_container']:>11.0f} {m['host_kb_per_container'] / base:>6.2f}x"
+            f"{name:<40} {m['supervisor_processes']:>11.0f} {pss:>15.1f}"
+            f" {m['host_kb_per_container']:>11.0f} {ratio}"
         )
     return lines
 
