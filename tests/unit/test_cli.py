@@ -50,14 +50,19 @@ def test_non_root_users_are_refused(args: list[str], monkeypatch: pytest.MonkeyP
     assert result.exception.exit_code == 125
 
 
-def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
-    image = tmp_path / "images" / ("c" * 64)
+def store_busybox_image(root: Path) -> None:
+    """A busybox:latest image in the store under root, as a pull would leave it."""
+    image = root / "images" / ("c" * 64)
     build_busybox(os.fspath(image / "rootfs"))
     (image / "image.json").write_text(
         json.dumps({"id": "c" * 64, "names": ["busybox:latest"], "created": 0, "size": 1})
     )
-    (tmp_path / "images/refs").mkdir()
-    os.symlink("c" * 64, tmp_path / "images/refs/busybox%3Alatest")
+    (root / "images/refs").mkdir()
+    os.symlink("c" * 64, root / "images/refs/busybox%3Alatest")
+
+
+def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
     proc = conman("--root", os.fspath(tmp_path), "run", "--dry-run", "--name", "web", "-e", "A=1",
                   "--restart", "on-failure:2", "busybox", "sleep", "10")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -90,13 +95,7 @@ def test_inspect_format_takes_field_paths() -> None:
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
     """`conman ... | head`: no "Error: Broken pipe", no traceback; 141 as a shell tool ends."""
-    image = tmp_path / "images" / ("c" * 64)
-    build_busybox(os.fspath(image / "rootfs"))
-    (image / "image.json").write_text(
-        json.dumps({"id": "c" * 64, "names": ["busybox:latest"], "created": 0, "size": 1})
-    )
-    (tmp_path / "images/refs").mkdir()
-    os.symlink("c" * 64, tmp_path / "images/refs/busybox%3Alatest")
+    store_busybox_image(tmp_path)
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first write
     with open(write_end, "wb") as stdout:
