@@ -11,6 +11,7 @@ import click
 
 from conman_systemd import __version__
 from conman_systemd.cli import DEFAULT_ROOT, DEFAULT_RUNROOT, App
+from conman_systemd.cli.bools import Flags, normalize
 from conman_systemd.cli.table import COMMANDS as TABLE_COMMANDS
 from conman_systemd.core.flags import FLAG, LIST, SWITCH
 from conman_systemd.errors import EXIT_ENGINE
@@ -88,7 +89,33 @@ def from_table(command: Command) -> click.Command:
     )
 
 
-class LazyGroup(click.Group):
+def bool_flags(command: click.Command) -> Flags:
+    """A click command's flags as cli/bools.py rewrites `--rm=true` for it."""
+    interspersed = command.context_settings.get("allow_interspersed_args", command.allow_interspersed_args)
+    flags = Flags(interspersed=interspersed)
+    for param in command.params:
+        if not isinstance(param, click.Option):
+            continue
+        if param.is_flag and not param.count:
+            flags.boolean(param.name or "", on=tuple(param.opts), off=tuple(param.secondary_opts))
+        else:
+            flags.valued.update(param.opts)
+    return flags
+
+
+class DockerGroup(click.Group):
+    """Its commands take docker's `--flag=true|false` (cli/bools.py)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not isinstance(command, click.Group):
+            rest = normalize(rest, bool_flags(command))
+        return name, command, rest
+
+
+class LazyGroup(DockerGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*COMMANDS, *TABLE_COMMANDS])
 

@@ -9,6 +9,7 @@ the same table and says what is wrong; tests check that both parsers agree.
 from __future__ import annotations
 
 from conman_systemd.cli import App
+from conman_systemd.cli.bools import Flags, normalize
 from conman_systemd.cli.table import COMMANDS
 from conman_systemd.core.flags import FLAG, LIST, SWITCH
 
@@ -31,8 +32,25 @@ def _flags(command: Command) -> dict[str, tuple[Option, bool]]:
         for flag in option.flags:
             spellings[flag] = (option, True)
             if option.kind == SWITCH:
-                spellings["--no-" + flag.removeprefix("--")] = (option, False)
+                spellings[_no(flag)] = (option, False)
     return spellings
+
+
+def bool_flags(command: Command) -> Flags:
+    """The table's flags as cli/bools.py rewrites `--rm=true` for both parsers."""
+    flags = Flags(interspersed=not command.arguments)
+    for option in command.options:
+        if option.kind == FLAG:
+            flags.boolean(option.dest, on=option.flags)
+        elif option.kind == SWITCH:
+            flags.boolean(option.dest, on=option.flags, off=tuple(_no(flag) for flag in option.flags))
+        else:
+            flags.valued.update(option.flags)
+    return flags
+
+
+def _no(flag: str) -> str:
+    return "--no-" + flag.removeprefix("--")
 
 
 def _set(values: dict[str, Any], option: Option, text: str) -> None:
@@ -128,7 +146,7 @@ def dispatch(argv: list[str]) -> int | None:
         command = COMMANDS.get(rest[0]) if rest else None
         if command is None:
             return None
-        values = parse(command, rest[1:])
+        values = parse(command, normalize(rest[1:], bool_flags(command)))
     except NotPlain:
         return None
     if options.get("debug"):

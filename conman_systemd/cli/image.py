@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from conman_systemd.cli import App
+from conman_systemd.cli.app import DockerGroup
 from conman_systemd.cli.common import require_root
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def _store(app: App) -> ImageStore:
     return ImageStore(app.paths)
 
 
-@click.group()
+@click.group(cls=DockerGroup)
 def image() -> None:
     """Manage images (rootfs directories)."""
 

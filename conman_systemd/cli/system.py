@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from conman_systemd.cli import App
+from conman_systemd.cli.app import DockerGroup
 
 
 def _check(app: App) -> None:
@@ -21,7 +22,7 @@ def _check(app: App) -> None:
     click.echo("All requirements are met.")
 
 
-@click.group()
+@click.group(cls=DockerGroup)
 def system() -> None:
     """Manage and check the host."""
 
