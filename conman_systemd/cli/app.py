@@ -130,7 +130,9 @@ class LazyGroup(DockerGroup):
         return command
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="conman")
 @click.option("--debug", is_flag=True, help="Show every external command and D-Bus call.")
 @click.option("--root", default=DEFAULT_ROOT, show_default=True, envvar="CONMAN_ROOT",
@@ -140,6 +142,9 @@ class LazyGroup(DockerGroup):
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, root: str, runroot: str) -> None:
     """Run containers as systemd services."""
+    if ctx.invoked_subcommand is None:  # `conman` alone: its help on stdout, 0 (as docker)
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     if debug:
         set_debug(True)
     ctx.obj = App(root=root, runroot=runroot)

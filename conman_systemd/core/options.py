@@ -118,8 +118,8 @@ def parse_user(text: str, rootfs: str) -> tuple[int, int]:
     """UID[:GID] or names from the image's /etc/passwd and /etc/group."""
     user, _, group = text.partition(":")
     bad = f'invalid user "{text}"'
-    if not user:
-        raise ConmanError(f"{bad}: use UID[:GID] or a user name of the image")
+    if not user or ":" in group:
+        raise ConmanError(f"{bad}: use UID[:GID] or USER[:GROUP] of the image")
     if user.isdigit():
         uid, gid = int(user), 0
     else:
@@ -138,6 +138,15 @@ def parse_user(text: str, rootfs: str) -> tuple[int, int]:
     if uid > 0xFFFFFFFE or gid > 0xFFFFFFFE:
         raise ConmanError(f"{bad}: ids must be below 4294967295")
     return uid, gid
+
+
+def parse_tail(text: str) -> int | None:
+    """docker's `--tail`: a number of lines, or all (None)."""
+    if text == "all":
+        return None
+    if not text.isdigit():
+        raise ConmanError(f'invalid --tail "{text}": use a number of lines or all')
+    return int(text)
 
 
 def parse_restart(text: str) -> tuple[RestartPolicy, int]:

@@ -25,6 +25,17 @@ def test_foreground_run_streams_output_and_exits_with_the_containers_code(clean:
     assert clean.leftovers() == ""
 
 
+def test_docker_booleans_run_as_their_plain_flags(clean: Conman) -> None:
+    proc = clean(
+        "run", "--rm=true", "-i=false", "--read-only=1", "busybox", "sh", "-c", "touch /x || echo ro"
+    )
+    assert (proc.stdout, proc.returncode) == ("ro\n", 0), proc.stderr
+    assert clean.leftovers() == ""  # --rm=true removed it
+    kept = clean("run", "--rm", "--rm=false", "--name", "kept", "busybox", "true")  # the last one wins
+    assert kept.returncode == 0, kept.stderr
+    assert clean.ok("ps", "-a=true", "-q=1").strip() != ""
+
+
 def test_detached_container_is_supervised_by_systemd(clean: Conman) -> None:
     cid = clean.ok("run", "-d", "--name", "web", "busybox", "sleep", "1000").strip()
     assert re.fullmatch(r"[0-9a-f]{64}", cid)
@@ -97,6 +108,8 @@ def test_a_thousand_lines_reach_the_journal_and_logs_in_order(clean: Conman) -> 
     tail = clean("logs", "--tail", "2", "chatty")
     got = tail.stdout.splitlines() + tail.stderr.splitlines()
     assert len(got) == 2 and set(got) <= {"out 998", "out 999", "err 998", "err 999"}
+    every = clean("logs", "--tail=all", "chatty")  # docker's spelling of the default
+    assert every.stdout.splitlines() == outs and every.stderr.splitlines() == errs
 
 
 def test_logs_follow_ends_when_the_container_exits(clean: Conman) -> None:

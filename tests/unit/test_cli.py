@@ -24,6 +24,19 @@ def test_version() -> None:
     assert conman("--version").stdout == "conman, version 0.1.0\n"
 
 
+def test_conman_alone_prints_its_help() -> None:
+    proc = conman()
+    assert (proc.returncode, proc.stderr) == (0, "")  # as docker: help is not an error
+    assert proc.stdout.startswith("Usage: conman [OPTIONS] COMMAND [ARGS]...\n")
+    assert "  run " in proc.stdout
+
+
+def test_logs_says_what_tail_takes() -> None:
+    proc = conman("logs", "--tail=x", "web")
+    assert (proc.returncode, proc.stdout) == (125, "")
+    assert proc.stderr == 'Error: invalid --tail "x": use a number of lines or all\n'
+
+
 def test_unknown_command_is_a_usage_error() -> None:
     proc = conman("frobnicate")
     assert proc.returncode == 125

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -55,6 +56,23 @@ def test_users_from_the_image(tmp_path: Path) -> None:
     assert options.parse_user("app:staff", os.fspath(tmp_path)) == (1000, 50)
     assert options.parse_user("7:8", os.fspath(tmp_path)) == (7, 8)
     assert options.parse_user("7", os.fspath(tmp_path)) == (7, 0)
+    with pytest.raises(
+        ConmanError, match=r'^invalid user "0:0:0": use UID\[:GID\] or USER\[:GROUP\] of the image$'
+    ):
+        options.parse_user("0:0:0", os.fspath(tmp_path))
+
+
+@pytest.mark.parametrize(("text", "lines"), [("all", None), ("0", 0), ("25", 25)])
+def test_tail(text: str, lines: int | None) -> None:
+    assert options.parse_tail(text) == lines
+
+
+@pytest.mark.parametrize("text", ["-1", "x", "", "1.5"])
+def test_bad_tail(text: str) -> None:
+    with pytest.raises(
+        ConmanError, match=f'^invalid --tail "{re.escape(text)}": use a number of lines or all$'
+    ):
+        options.parse_tail(text)
 
 
 @pytest.mark.parametrize(("text", "parsed"), [("no", ("no", 0)), ("on-failure:5", ("on-failure", 5)),
