@@ -31,3 +31,10 @@ class CommandFailed(ConmanError):
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr
+
+
+def quoted(text: str) -> str:
+    """text in double quotes for a message, its control characters escaped (`"web\\n"`): a
+    newline a user typed by mistake must show, not break the line."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in escaped) + '"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from conman_systemd.container.paths import secure
 from conman_systemd.core.containers import Store
 from conman_systemd.core.lifecycle import Lifecycle
 from conman_systemd.dbus.systemd import Systemd
@@ -25,6 +26,7 @@ class session:  # noqa: N801 (used as a function: `with session(app) as lc`)
 
     def __init__(self, app: App) -> None:
         require_root()
+        secure(app.paths)  # an older conman or a hand-made --root may have left them open
         self.store = Store(app.paths)
 
     def __enter__(self) -> Lifecycle:

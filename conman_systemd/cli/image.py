@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 def _store(app: App) -> ImageStore:
     from conman_systemd.core.images import ImageStore
 
+    from conman_systemd.container.paths import secure
+
     require_root()
+    secure(app.paths)
     return ImageStore(app.paths)
 
 

@@ -107,6 +107,38 @@ class Paths(Frozen):
         return os.path.join(self.names, name)
 
 
+_HEX = frozenset("0123456789abcdef")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_.-")
+NAME_MAX = 128  # a name is a file name (NAME_MAX 255) and a journal identifier; docker sets none
+
+
+def is_name(text: str) -> bool:
+    """[a-zA-Z0-9][a-zA-Z0-9_.-]*, at most NAME_MAX: a name, an ID or an ID prefix. No "/" and
+    no leading ".": used as a file name, it stays in its directory."""
+    return 0 < len(text) <= NAME_MAX and text[0] in _ALNUM and _NAME_CHARS.issuperset(text)
+
+
+def is_id(text: str) -> bool:
+    """A full container ID: 64 lower-case hex digits, nothing else (it names directories)."""
+    return len(text) == 64 and _HEX.issuperset(text)
+
+
+def secure(paths: Paths, create: bool = False) -> None:
+    """The store's directories are root's alone, however they were made (an older conman, a
+    hand-made --root): an image's setuid files and device nodes must be out of other users'
+    reach. The --root itself is the user's and is left as it is."""
+    for path in (paths.containers, paths.images, paths.names):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            if create:
+                os.makedirs(path, mode=0o700, exist_ok=True)
+            continue
+        if mode & 0o077:
+            os.chmod(path, 0o700)
+
+
 def read_pid(path: str) -> int:
     with open(path) as f:
         return int(f.read())

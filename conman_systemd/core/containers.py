@@ -8,10 +8,10 @@ import os
 
 from conman_systemd import fastjson
 from conman_systemd.container import oci
-from conman_systemd.container.paths import Paths, read_record, write_atomic
+from conman_systemd.container.paths import Paths, is_id, is_name, read_record, secure, write_atomic
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.dbus.units import UnitState
-from conman_systemd.errors import ConmanError
+from conman_systemd.errors import ConmanError, quoted
 from conman_systemd.frozen import Frozen
 
 TYPE_CHECKING = False
@@ -108,29 +108,40 @@ class Store:
 
     def ids(self) -> list[str]:
         try:
-            return [e for e in os.listdir(self.paths.containers) if len(e) == 64]
+            return [e for e in os.listdir(self.paths.containers) if is_id(e)]
         except FileNotFoundError:
             return []
 
     def load(self, cid: str) -> ContainerSpec | None:
+        """The spec stored under a full ID; one that names another ID is not trusted."""
+        if not is_id(cid):
+            return None
         try:
             with open(self.paths.spec(cid)) as f:
-                return ContainerSpec.from_json(f.read())
+                spec = ContainerSpec.from_json(f.read())
         except (FileNotFoundError, NotADirectoryError, ValueError, KeyError, TypeError):
             return None
+        return spec if spec.id == cid else None
 
     def all(self) -> list[ContainerSpec]:
         specs = [s for s in map(self.load, self.ids()) if s is not None]
         return sorted(specs, key=lambda s: s.created, reverse=True)
 
     def resolve(self, ref: str) -> ContainerSpec:
-        try:
-            by_name = self.load(os.readlink(self.paths.name_link(ref)))
-        except OSError:
-            by_name = None
-        if by_name is not None:
-            return by_name
-        matches = [cid for cid in self.ids() if cid.startswith(ref.lower())] if ref else []
+        """As docker: a full ID, else a name, else a unique ID prefix. Only a name's characters
+        are looked up (no "/", no leading "."): a reference never reaches outside the store."""
+        if not is_name(ref):
+            shown = ref if ref.isprintable() and ref.strip() == ref else quoted(ref)
+            raise ConmanError(f"no such container: {shown}", hint="list containers with `conman ps -a`")
+        spec = self.load(ref.lower()) if len(ref) == 64 else None
+        if spec is None:
+            try:
+                spec = self.load(os.readlink(self.paths.name_link(ref)))
+            except OSError:
+                spec = None
+        if spec is not None:
+            return spec
+        matches = [cid for cid in self.ids() if cid.startswith(ref.lower())]
         if len(matches) > 1:
             raise ConmanError(
                 f'container ID prefix "{ref}" is ambiguous: it matches {len(matches)} containers',
@@ -147,6 +158,7 @@ class Store:
     def create(self, spec: ContainerSpec) -> None:
         """Reserve the name, then write the spec and the runtime's config: of two creates of one
         name, exactly one wins."""
+        secure(self.paths, create=True)
         self._reserve_name(spec.name, spec.id)
         try:
             os.makedirs(self.paths.container(spec.id), mode=0o700)

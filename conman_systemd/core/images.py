@@ -119,6 +119,7 @@ class ImageStore:
 
     def import_(self, ref: str, source: str | None) -> Image:
         ref = normalize(ref)
+        os.makedirs(self.top, mode=0o700, exist_ok=True)  # an image's setuid files: root's alone
         os.makedirs(self.refs, exist_ok=True)
         staging = os.path.join(self.top, f".import-{os.urandom(8).hex()}")
         os.makedirs(os.path.join(staging, "rootfs"))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 
+from conman_systemd.container.paths import NAME_MAX, is_name
 from conman_systemd.container.spec import NETWORKS, RESTART_POLICIES, RUNTIMES, Volume
-from conman_systemd.errors import ConmanError
+from conman_systemd.errors import ConmanError, quoted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of it
@@ -20,14 +21,15 @@ if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of
 else:
     import _signal
 
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_NAME_CHARS = _ALNUM | frozenset("_.-")
-
 
 def validate_name(name: str) -> str:
-    """[a-zA-Z0-9][a-zA-Z0-9_.-]*, as docker's names."""
-    if not name or name[0] not in _ALNUM or not _NAME_CHARS.issuperset(name):
-        raise ConmanError(f'invalid container name "{name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*')
+    """[a-zA-Z0-9][a-zA-Z0-9_.-]*, as docker's names, and short enough to name a file."""
+    if not is_name(name):
+        if len(name) > NAME_MAX:
+            raise ConmanError(f"invalid container name: {len(name)} characters, at most {NAME_MAX}")
+        raise ConmanError(
+            f"invalid container name {quoted(name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+        )
     return name
 
 
