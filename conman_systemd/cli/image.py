@@ -17,9 +17,8 @@ if TYPE_CHECKING:
 
 
 def _store(app: App) -> ImageStore:
-    from conman_systemd.core.images import ImageStore
-
     from conman_systemd.container.paths import secure
+    from conman_systemd.core.images import ImageStore
 
     require_root()
     secure(app.paths)

@@ -72,7 +72,7 @@ OPTIONS = (
            help="Working directory inside the container."),
     Option(flags=("-u", "--user"), dest="user", commands=_ALL,
            help="UID[:GID] or names from the image."),
-    Option(flags=("-h", "--hostname"), dest="hostname", commands=_CONTAINER,
+    Option(flags=("-h", "--hostname"), dest="hostname", commands=_CONTAINER, parse=parse.parse_hostname,
            help="Container host name (default: the short ID)."),
     Option(flags=("-v", "--volume"), dest="volumes", kind=LIST, commands=_CONTAINER,
            parse=parse.parse_volume, help="Bind mount SRC:DST[:ro|rw]."),

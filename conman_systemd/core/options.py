@@ -48,10 +48,33 @@ def parse_signal(text: str) -> int:
     return int(number)
 
 
+STOP_TIMEOUT_MAX = 2**31 - 1  # docker's int32 seconds; systemd's microseconds stay far from 2**64
+
+
 def parse_stop_timeout(value: int) -> int:
     if value < 0:
         raise ConmanError(f"invalid stop timeout {value}: it must be 0 or more seconds")
+    if value > STOP_TIMEOUT_MAX:
+        raise ConmanError(f"invalid stop timeout {value}: it must be at most {STOP_TIMEOUT_MAX} seconds")
     return value
+
+
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+HOSTNAME_MAX = 64  # the kernel's HOST_NAME_MAX
+
+
+def parse_hostname(text: str) -> str:
+    """RFC 1123: dot-separated labels of letters, digits and inner hyphens, as sethostname takes."""
+    labels = text.split(".")
+    if not 0 < len(text) <= HOSTNAME_MAX or not all(
+        0 < len(label) <= 63 and _LABEL_CHARS.issuperset(label) and "-" not in (label[0], label[-1])
+        for label in labels
+    ):
+        raise ConmanError(
+            f"invalid hostname {quoted(text)}: use letters, digits, inner hyphens and dots, "
+            f"at most {HOSTNAME_MAX} characters"
+        )
+    return text
 
 
 def _env_item(item: str, environ: Mapping[str, str], where: str) -> str | None:
@@ -99,9 +122,15 @@ def parse_volume(text: str) -> Volume:
         raise ConmanError(f'invalid volume "{text}": the destination must be an absolute path')
     if mode not in ("ro", "rw"):
         raise ConmanError(f'invalid volume "{text}": the mode must be ro or rw, not "{mode}"')
-    return Volume(
-        source=os.path.normpath(source), destination=os.path.normpath(destination), read_only=mode == "ro"
-    )
+    inside = os.path.normpath(destination).replace("//", "/")  # normpath keeps a leading "//"
+    if inside in ("/", "/dev") or any(
+        inside == top or inside.startswith(top + "/") for top in ("/proc", "/sys")
+    ):
+        raise ConmanError(
+            f'invalid volume "{text}": the destination {inside} is the runtime\'s to mount '
+            "(/, /dev, /proc and /sys)"
+        )
+    return Volume(source=os.path.normpath(source), destination=inside, read_only=mode == "ro")
 
 
 def _lookup(path: str, name: str) -> list[str] | None:

@@ -155,15 +155,22 @@ def render(props: list[tuple[str, Any]]) -> str:
     return "\n".join(f"{name}={_show(name, value)}" for name, value in props)
 
 
+def _signal_name(number: int) -> str:
+    """As systemd writes it: real-time signals have no name of their own (SIGRTMIN+6)."""
+    import signal
+
+    if number >= signal.SIGRTMIN:
+        return f"SIGRTMIN+{number - signal.SIGRTMIN}"
+    return signal.Signals(number).name
+
+
 def _show(name: str, value: Any) -> str:
     if name.startswith("Exec"):
         ((_, argv, ignore_failure),) = value
         return ("-" if ignore_failure else "") + quote(argv)
     if name.endswith("ExitStatus"):
-        import signal
-
         codes, signals = value
-        return " ".join([*map(str, codes), *(signal.Signals(s).name for s in signals)])
+        return " ".join([*map(str, codes), *map(_signal_name, signals)])
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):

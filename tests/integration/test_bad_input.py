@@ -36,6 +36,17 @@ CASES = [
     (["run", "--network", "bridge", "busybox", "true"], 'Error: invalid network "bridge": use host or none\n'),
     (["run", "--rm", "--restart", "always", "busybox", "true"],
      "Error: --rm and --restart cannot be used together\nHint: a restarted container is never removed\n"),
+    (["run", "--stop-timeout", "99999999999999999999", "busybox", "true"],
+     "Error: invalid stop timeout 99999999999999999999: it must be at most 2147483647 seconds\n"),
+    (["run", "--hostname", "a_b!", "busybox", "true"],
+     'Error: invalid hostname "a_b!": use letters, digits, inner hyphens and dots, at most 64 characters\n'),
+    (["run", "-h", "x" * 65, "busybox", "true"],
+     f'Error: invalid hostname "{"x" * 65}": use letters, digits, inner hyphens and dots, at most 64 characters\n'),
+    *((["run", "-v", f"/var:{dest}", "busybox", "true"],
+       f'Error: invalid volume "/var:{dest}": the destination {shown} is not allowed: '
+       "the runtime sets up /, /dev, /proc and /sys itself\n")
+      for dest, shown in (("/", "/"), ("/..", "/"), ("//", "/"), ("/dev", "/dev"), ("/proc/sys", "/proc/sys"),
+                          ("/sys", "/sys"))),
     (["run", "-w", "relative", "busybox", "true"], 'Error: invalid working directory "relative": it must be an absolute path\n'),
     (["stop", "nosuch"], NO_CONTAINER),
     (["start", "nosuch"], NO_CONTAINER),

@@ -90,6 +90,16 @@ def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
     assert not (tmp_path / "containers").exists()  # a dry run creates nothing
 
 
+def test_dry_run_names_a_real_time_stop_signal_as_systemd_does(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
+    proc = conman(
+        "--root", os.fspath(tmp_path), "run", "--dry-run", "--stop-signal", "40", "busybox", "true"
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert "SuccessExitStatus=168 137 SIGKILL SIGRTMIN+6" in proc.stdout.splitlines()
+    assert "KillSignal=40" in proc.stdout.splitlines()
+
+
 def test_inspect_format_takes_field_paths() -> None:
     from conman_systemd.cli.inspect import render_format
     from conman_systemd.errors import ConmanError

@@ -96,3 +96,24 @@ def test_good_names(name: str) -> None:
 def test_bad_names(name: str) -> None:
     with pytest.raises(ConmanError, match="invalid container name"):
         options.validate_name(name)
+
+
+@pytest.mark.parametrize("text", ["web", "my-host.example", "a" * 63, "a1.b2.c3", "x" * 30 + "." + "y" * 33])
+def test_hostnames(text: str) -> None:
+    assert options.parse_hostname(text) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", "a_b", "-a", "a-", "a..b", ".a", "a.", "a" * 64 + ".b", "x" * 65, "h\n"]
+)
+def test_bad_hostnames(text: str) -> None:
+    with pytest.raises(ConmanError, match="^invalid hostname "):
+        options.parse_hostname(text)
+
+
+def test_stop_timeout_bounds() -> None:
+    assert options.parse_stop_timeout(0) == 0 and options.parse_stop_timeout(2**31 - 1) == 2**31 - 1
+    with pytest.raises(
+        ConmanError, match=r"^invalid stop timeout 2147483648: it must be at most 2147483647 seconds$"
+    ):
+        options.parse_stop_timeout(2**31)
