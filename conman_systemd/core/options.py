@@ -127,8 +127,8 @@ def parse_volume(text: str) -> Volume:
         inside == top or inside.startswith(top + "/") for top in ("/proc", "/sys")
     ):
         raise ConmanError(
-            f'invalid volume "{text}": the destination {inside} is the runtime\'s to mount '
-            "(/, /dev, /proc and /sys)"
+            f'invalid volume "{text}": the destination {inside} is not allowed: '
+            "the runtime sets up /, /dev, /proc and /sys itself"
         )
     return Volume(source=os.path.normpath(source), destination=inside, read_only=mode == "ro")
 

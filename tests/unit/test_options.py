@@ -117,3 +117,13 @@ def test_stop_timeout_bounds() -> None:
         ConmanError, match=r"^invalid stop timeout 2147483648: it must be at most 2147483647 seconds$"
     ):
         options.parse_stop_timeout(2**31)
+
+
+@pytest.mark.parametrize(
+    ("dest", "shown"), [("/", "/"), ("/..", "/"), ("//", "/"), ("/dev", "/dev"), ("/sys/x", "/sys/x")]
+)
+def test_volumes_stay_off_what_the_runtime_mounts(dest: str, shown: str) -> None:
+    message = f'invalid volume "/var:{dest}": the destination {shown} is not allowed: the runtime sets up /, /dev, /proc and /sys itself'
+    with pytest.raises(ConmanError, match=f"^{re.escape(message)}$"):
+        options.parse_volume(f"/var:{dest}")
+    assert options.parse_volume("/var:/dev/x").destination == "/dev/x"
