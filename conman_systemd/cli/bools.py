@@ -1,10 +1,9 @@
 """Docker's spelling of boolean flags: `--rm=true`, `--sig-proxy=false`, `-d=false`, `-it=false`.
 
 click, like POSIX getopt, knows only `--rm` and `--no-sig-proxy`; docker users write the value.
-Before either parser sees a command line, each such flag is rewritten into the spelling click
-knows, the last one winning as in docker: `--rm --rm=false` is no --rm. Lines without a
-`-x=value` pass through untouched. Both parsers describe their flags as a `Flags`, click's from
-its parameters (cli/app.py), the fast path's from the option table (cli/fast.py).
+Before click sees a command line, each such flag is rewritten into the spelling click knows, the
+last one winning as in docker: `--rm --rm=false` is no --rm. Lines without a `-x=value` pass
+through untouched. The fast path (cli/fast.py) reads the values itself with parse_bool.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """The fast path: `conman run|create|exec|ps` parsed from the option table without importing click.
 
 It reads command lines as click does (POSIX short flags, bundled `-dit`, `-eK=V`, `--opt=value`,
-`--`, options only before the first argument) and gives up, handing the line to click, on anything
-else: help, an unknown flag, a value click would refuse, a missing argument. click then parses
-the same table and says what is wrong; tests check that both parsers agree.
+`--`, options only before the first argument; docker's `--rm=true` as click reads it after
+cli/bools.py's rewrite) and gives up, handing the line to click, on anything else: help, an
+unknown flag, a value click would refuse, a missing argument. click then parses the same table
+and says what is wrong; tests check that both parsers agree.
 """
 
 from __future__ import annotations
 
 from conman_systemd.cli import App
-from conman_systemd.cli.bools import Flags, normalize
+from conman_systemd.cli.bools import parse_bool
 from conman_systemd.cli.table import COMMANDS
 from conman_systemd.core.flags import FLAG, LIST, SWITCH
 
@@ -34,19 +35,6 @@ def _flags(command: Command) -> dict[str, tuple[Option, bool]]:
             if option.kind == SWITCH:
                 spellings[_no(flag)] = (option, False)
     return spellings
-
-
-def bool_flags(command: Command) -> Flags:
-    """The table's flags as cli/bools.py rewrites `--rm=true` for both parsers."""
-    flags = Flags(interspersed=not command.arguments)
-    for option in command.options:
-        if option.kind == FLAG:
-            flags.boolean(option.dest, on=option.flags)
-        elif option.kind == SWITCH:
-            flags.boolean(option.dest, on=option.flags, off=tuple(_no(flag) for flag in option.flags))
-        else:
-            flags.valued.update(option.flags)
-    return flags
 
 
 def _no(flag: str) -> str:
@@ -80,16 +68,17 @@ def parse(command: Command, argv: list[str]) -> dict[str, Any]:
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
             option, on = spellings.get(name) or _unknown()
-            if option.kind in (FLAG, SWITCH):
-                if eq:
-                    raise NotPlain
-                values[option.dest] = on
+            if option.kind in (FLAG, SWITCH):  # docker's --rm=true, --no-sig-proxy=false too
+                values[option.dest] = parse_bool(name, value) == on if eq else on
             else:
                 _set(values, option, value if eq else _next(rest))
             continue
         for i, letter in enumerate(arg[1:], 1):
             option, on = spellings.get("-" + letter) or _unknown()
             if option.kind == FLAG:
+                if arg[i + 1 : i + 2] == "=":  # docker's -d=false, -it=0
+                    values[option.dest] = parse_bool("-" + letter, arg[i + 2 :])
+                    break
                 values[option.dest] = on
                 continue
             _set(values, option, arg[i + 1 :] or _next(rest))
@@ -146,7 +135,7 @@ def dispatch(argv: list[str]) -> int | None:
         command = COMMANDS.get(rest[0]) if rest else None
         if command is None:
             return None
-        values = parse(command, normalize(rest[1:], bool_flags(command)))
+        values = parse(command, rest[1:])
     except NotPlain:
         return None
     if options.get("debug"):

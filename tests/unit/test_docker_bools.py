@@ -52,7 +52,7 @@ def test_both_parsers_read_docker_booleans_alike(
     table = COMMANDS[command]
     values = click_values(command, argv)
     try:
-        assert fast.parse(table, normalize(argv, fast.bool_flags(table))) == values
+        assert fast.parse(table, argv) == values
     except fast.NotPlain:
         assert argv[0] == "--name"  # a value like an option: the fast path leaves it to click
     arguments = {"run": ["busybox"], "exec": ["web", "sh"], "ps": []}[command]
@@ -62,7 +62,7 @@ def test_both_parsers_read_docker_booleans_alike(
 
 def test_a_line_without_values_is_left_as_it_is() -> None:
     argv = ["-dit", "--rm", "busybox", "sh"]
-    assert normalize(argv, fast.bool_flags(COMMANDS["run"])) is argv
+    assert normalize(argv, app.bool_flags(app.from_table(COMMANDS["run"]))) is argv
 
 
 @pytest.mark.parametrize("argv", [["--rm=yes", "busybox"], ["--rm=", "busybox"], ["-d=on", "busybox"]])
@@ -70,7 +70,10 @@ def test_a_value_that_is_no_boolean_is_refused(argv: list[str]) -> None:
     flag, _, text = argv[0].partition("=")
     message = f'invalid argument "{text}" for "{flag}": a flag takes true or false (or 1, 0)'
     with pytest.raises(ConmanError, match=re.escape(message)) as raised:
-        normalize(argv, fast.bool_flags(COMMANDS["run"]))
+        normalize(argv, app.bool_flags(app.from_table(COMMANDS["run"])))
+    assert raised.value.exit_code == 125
+    with pytest.raises(ConmanError, match=re.escape(message)) as raised:
+        fast.parse(COMMANDS["run"], argv)
     assert raised.value.exit_code == 125
 
 

@@ -45,7 +45,6 @@ CLICKS_OWN = [
     ("run", ["-h"]),
     ("run", ["--frobnicate", "busybox"]),
     ("run", ["--stop-timeout", "abc", "busybox"]),
-    ("run", ["--rm=yes", "busybox"]),
     ("run", ["--name"]),
     ("run", ["-e"]),
     ("run", ["--name", "-x", "busybox"]),  # a value that looks like an option
