@@ -108,15 +108,15 @@ class Paths(Frozen):
 
 
 _HEX = frozenset("0123456789abcdef")
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_NAME_CHARS = _ALNUM | frozenset("_.-")
+ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = ALNUM | frozenset("_.-")
 NAME_MAX = 128  # a name is a file name (NAME_MAX 255) and a journal identifier; docker sets none
 
 
 def is_name(text: str) -> bool:
     """[a-zA-Z0-9][a-zA-Z0-9_.-]*, at most NAME_MAX: a name, an ID or an ID prefix. No "/" and
     no leading ".": used as a file name, it stays in its directory."""
-    return 0 < len(text) <= NAME_MAX and text[0] in _ALNUM and _NAME_CHARS.issuperset(text)
+    return 0 < len(text) <= NAME_MAX and text[0] in ALNUM and _NAME_CHARS.issuperset(text)
 
 
 def is_id(text: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from conman_systemd.container.paths import NAME_MAX, is_name
+from conman_systemd.container.paths import ALNUM, NAME_MAX, is_name
 from conman_systemd.container.spec import NETWORKS, RESTART_POLICIES, RUNTIMES, Volume
 from conman_systemd.errors import ConmanError, quoted
 
@@ -59,7 +59,7 @@ def parse_stop_timeout(value: int) -> int:
     return value
 
 
-_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_LABEL_CHARS = ALNUM | frozenset("-")
 HOSTNAME_MAX = 64  # the kernel's HOST_NAME_MAX
 
 
