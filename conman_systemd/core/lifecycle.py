@@ -47,8 +47,7 @@ class Lifecycle:
         if new:
             watch.known = True  # no unit: all it becomes, the signals tell
         else:
-            info = self.info(spec)
-            watch.refresh(info.unit)
+            info = self.info(spec)  # the watch takes in the unit's state too
             if info.running:
                 return watch
             for kind in ("error", "exit"):

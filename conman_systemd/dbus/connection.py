@@ -95,16 +95,7 @@ class Connection:
 
     def call(self, message: Message, timeout: float) -> tuple[Any, ...]:
         """The body of the reply; DBusError for an error reply, TimeoutError after timeout seconds."""
-        serial = self.send(message)
-        deadline = time.monotonic() + timeout
-        while True:
-            messages = self._read(deadline)
-            if messages is None:
-                raise TimeoutError(f"no D-Bus reply to {message.member} in {timeout:g} s")
-            # Replies to other serials answer calls given up on, and calls to us go unanswered.
-            for reply in messages:
-                if reply.reply_serial == serial and reply.kind in (METHOD_RETURN, ERROR):
-                    return _body(reply)
+        return self.call_all([message], timeout)[0]
 
     def call_all(self, messages: list[Message], timeout: float) -> list[tuple[Any, ...]]:
         """Several calls in one round trip: all are sent, then every reply awaited (a peer answers
@@ -116,7 +107,7 @@ class Connection:
             received = self._read(deadline)
             if received is None:
                 members = ", ".join(str(m.member) for m in messages)
-                raise TimeoutError(f"no D-Bus replies to {members} in {timeout:g} s")
+                raise TimeoutError(f"no D-Bus reply to {members} in {timeout:g} s")
             for reply in received:
                 if reply.reply_serial in serials and reply.kind in (METHOD_RETURN, ERROR):
                     replies[reply.reply_serial] = reply

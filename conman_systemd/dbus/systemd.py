@@ -16,7 +16,7 @@ from conman_systemd.dbus import messages
 from conman_systemd.dbus.connection import Connection, DBusError
 from conman_systemd.dbus.units import UnitState, UnitWatch, state_from_row
 from conman_systemd.errors import ConmanError
-from conman_systemd.log import debug
+from conman_systemd.log import debug, debug_enabled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ PRIVATE_SOCKET = "/run/systemd/private"
 SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
 CALL_TIMEOUT = 30.0
 RECONNECT_TIMEOUT = 15.0  # how long a waiting client retries after systemd re-executed itself
+STATE_RECHECK = 1.0  # a wait re-reads the unit's state after this long without a signal
 JOB_DONE = "done"  # JobRemoved's result strings: only "done" means success
 UNIT_EXISTS = "org.freedesktop.systemd1.UnitExists"
 NO_SUCH_UNIT = "org.freedesktop.systemd1.NoSuchUnit"
@@ -104,8 +105,9 @@ class Systemd:
         """msg's reply; match rules and Subscribe asked for meanwhile go first, in the same round
         trip (the bus daemon and systemd handle one client's calls in order)."""
         batch, self._pending = [*self._pending, msg], []
-        for each in batch:
-            debug(f"dbus: {each.member}{_brief(each.body)}")
+        if debug_enabled():  # a body's repr is no small cost on StartTransientUnit's
+            for each in batch:
+                debug(f"dbus: {each.member}{_brief(each.body)}")
         try:
             return self.conn.call_all(batch, timeout)[-1]
         except DBusError as e:
@@ -158,21 +160,26 @@ class Systemd:
 
     def settle(self, watch: UnitWatch, done: Callable[[UnitState], bool], poll: float,
                each: Callable[[], None] | None = None) -> UnitState:  # fmt: skip
-        """Wait until done(state) holds for the watched unit. Signals drive it; a quiet spell of
-        poll seconds re-reads the unit's state (nothing then hangs on a lost signal). each() runs
-        between checks. A watch that followed the unit since before it started knows its state;
-        a connection that systemd's re-execution closed is opened again."""
+        """Wait until done(state) holds for the watched unit. Signals drive it; STATE_RECHECK
+        seconds without one re-read the unit's state (nothing then hangs on a lost signal).
+        each() runs between checks, at least every poll seconds. A watch that followed the unit
+        since before it started knows its state; a connection that systemd's re-execution
+        closed is opened again."""
         if not watch.known:
-            watch.refresh(self.unit_state(watch.unit))
+            self.unit_state(watch.unit)
+        news = time.monotonic()  # of the last signal or read
         while not done(watch.state):
             if each is not None:
                 each()
             try:
-                if not self.pump(poll):
-                    watch.refresh(self.unit_state(watch.unit))
+                if self.pump(poll):
+                    news = time.monotonic()
+                elif time.monotonic() - news >= STATE_RECHECK:
+                    self.unit_state(watch.unit)
+                    news = time.monotonic()
             except (OSError, Disconnected) as e:
                 self._reconnect(e)
-                watch.refresh(self.unit_state(watch.unit))
+                self.unit_state(watch.unit)
         return watch.state
 
     def _reconnect(self, error: Exception) -> None:
@@ -247,10 +254,14 @@ class Systemd:
 
     def unit_state(self, unit: str) -> UnitState:
         """What systemd knows of one unit, service properties included (UnitState() when it is
-        not loaded)."""
+        not loaded). A watch on the unit takes it in too: it then knows its state."""
         (rows,) = self.call(messages.list_units_by_names([unit]))
         row = next((r for r in rows if r[2] == "loaded"), None)
-        return UnitState() if row is None else self.with_service(unit, state_from_row(row))
+        state = UnitState() if row is None else self.with_service(unit, state_from_row(row))
+        watch = self._watches.get(messages.unit_path(unit))
+        if watch is not None:
+            watch.refresh(state)
+        return state
 
     def with_service(self, unit: str, state: UnitState) -> UnitState:
         """state completed by the unit's Service properties (main pid, restarts, status, exit)."""

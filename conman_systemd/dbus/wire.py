@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
-NO_REPLY_EXPECTED = 0x1
 _MAX_MESSAGE = 1 << 27
 
 # The 16 bytes every message starts with: endianness, type, flags, protocol version, body length,
