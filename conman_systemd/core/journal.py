@@ -39,14 +39,10 @@ _ARGTYPES: dict[str, list[type]] = {
     "sd_journal_seek_cursor": [_vp, _str],
     "sd_journal_test_cursor": [_vp, _str],
     "sd_journal_next": [_vp],
-    "sd_journal_previous": [_vp],
     "sd_journal_previous_skip": [_vp, _u64],
     "sd_journal_get_data": [_vp, _str, _P(_vp), _P(_size)],
     "sd_journal_get_realtime_usec": [_vp, _P(_u64)],
     "sd_journal_get_cursor": [_vp, _P(_vp)],
-    "sd_journal_get_fd": [_vp],
-    "sd_journal_process": [_vp],
-    "sd_journal_wait": [_vp, _u64],
 }
 _libs: list[ctypes.CDLL] = []  # [libsystemd, libc] once loaded
 
