@@ -6,6 +6,7 @@ import os
 
 from conman_systemd import runner
 from conman_systemd.cgroups import current_mode
+from conman_systemd.container.spec import RUNTIMES
 from conman_systemd.errors import ConmanError
 
 
@@ -55,7 +56,7 @@ def check_cgroups(report: Report) -> None:
 
 def check_runtimes(report: Report) -> None:
     found = False
-    for name in ("crun", "runc"):
+    for name in RUNTIMES:
         path = runner.find_binary(name)
         if path is None:
             report.add(name, "not found")

@@ -36,5 +36,7 @@ def logs(app: App, follow: bool, since: str | None, until: str | None, tail: str
         printer = output.Printer(timestamps)
         with Reader(spec.unit) as reader:
             output.show(reader, printer, lines, since_usec, until_usec)
-        if follow and until_usec is None and lc.state(spec).is_running:
-            output.follow(lc.systemd, lc.systemd.watch(spec.unit), output.Tail(spec.unit, printer))
+        if follow and until_usec is None:
+            watch = lc.systemd.watch(spec.unit)  # before asking: it takes in the answer
+            if lc.running(spec):
+                output.follow(lc.systemd, watch, output.Tail(spec.unit, printer))

@@ -77,7 +77,10 @@ def run(app: App, values: dict[str, Any]) -> int:
 
 def create(app: App, values: dict[str, Any]) -> int:
     """Create a container without starting it; prints its ID."""
+    from conman_systemd.container.paths import secure
+
     require_root()
+    secure(app.paths)  # as session() does for the others
     spec = build_spec(_options("create", values), ImageStore(app.paths))
     Store(app.paths).create(spec)  # systemd hears of it at its first start
     print(spec.id)

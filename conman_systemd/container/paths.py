@@ -124,19 +124,17 @@ def is_id(text: str) -> bool:
     return len(text) == 64 and _HEX.issuperset(text)
 
 
-def secure(paths: Paths, create: bool = False) -> None:
+def secure(paths: Paths) -> None:
     """The store's directories are root's alone, however they were made (an older conman, a
     hand-made --root): an image's setuid files and device nodes must be out of other users'
-    reach. The --root itself is the user's and is left as it is."""
+    reach. Each command checks at its start; conman makes them 0700. The --root itself is the
+    user's and is left as it is."""
     for path in (paths.containers, paths.images, paths.names):
         try:
-            mode = os.stat(path).st_mode
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o700)
         except FileNotFoundError:
-            if create:
-                os.makedirs(path, mode=0o700, exist_ok=True)
-            continue
-        if mode & 0o077:
-            os.chmod(path, 0o700)
+            pass
 
 
 def read_pid(path: str) -> int:

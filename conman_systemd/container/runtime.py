@@ -106,8 +106,3 @@ class Runtime:
         if code != 0:
             # The runtime also printed its error to the container's stderr; its log has it for us.
             raise self.failure(log, code, args[0])
-
-
-def available() -> list[str]:
-    """The runtimes installed here, the preferred first."""
-    return [name for name in ("crun", "runc") if runner.find_binary(name)]

@@ -24,12 +24,19 @@ def attach(
 ) -> int | None:
     """Attach to a running container; its exit code, or None when the user detached."""
     watch = lc.systemd.watch(spec.unit)
-    if not lc.state(spec).is_running:
+    if not lc.running(spec):
         raise not_running(spec)
-    if not spec.owns_stdio:
-        # No IO server owns its stdio: its output is in the journal, as `docker attach` streams it.
-        return follow_to_exit(lc, spec, watch, logs.Tail(spec.unit, logs.Printer()))
-    return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
+    return stay_attached(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
+
+
+def stay_attached(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
+                  stdin: bool, sig_proxy: bool, from_start: bool = False) -> int | None:  # fmt: skip
+    """Until the running container exits (its exit code) or the user detaches (None): through
+    its IO server, or, when none owns its stdio, its output from the journal, as `docker attach`
+    streams it; from_start: all of it, else what comes from now on."""
+    if spec.owns_stdio:
+        return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
+    return follow_to_exit(lc, spec, watch, logs.Tail(spec.unit, logs.Printer(), from_start=from_start))
 
 
 def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,

@@ -8,7 +8,7 @@ import os
 
 from conman_systemd import fastjson
 from conman_systemd.container import oci
-from conman_systemd.container.paths import Paths, is_id, is_name, read_record, secure, write_atomic
+from conman_systemd.container.paths import Paths, is_id, is_name, read_record, write_atomic
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.dbus.units import UnitState
 from conman_systemd.errors import ConmanError, quoted
@@ -24,10 +24,6 @@ class State(str):
     enum costs `conman run` ~3 ms to import."""
 
     __slots__ = ()
-
-    @property
-    def is_running(self) -> bool:
-        return self in (STARTING, RUNNING, RESTARTING, STOPPING)
 
     @classmethod
     def of(cls, unit: UnitState, ever_started: bool) -> State:
@@ -78,7 +74,8 @@ class ContainerInfo(Frozen):
 
     @property
     def running(self) -> bool:
-        return self.state.is_running
+        """Starting, running, restarting or stopping: the unit is on its way in, up, or out."""
+        return self.unit.running
 
     @property
     def pid(self) -> int:
@@ -158,10 +155,10 @@ class Store:
     def create(self, spec: ContainerSpec) -> None:
         """Reserve the name, then write the spec and the runtime's config: of two creates of one
         name, exactly one wins."""
-        secure(self.paths, create=True)
         self._reserve_name(spec.name, spec.id)
         try:
-            os.makedirs(self.paths.container(spec.id), mode=0o700)
+            os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/
+            os.mkdir(self.paths.container(spec.id), mode=0o700)
             config = oci.config(spec, self.paths.rootfs(spec.id))
             write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
             write_atomic(self.paths.spec(spec.id), spec.to_json())

@@ -9,6 +9,7 @@ or the environment (-e NAME) are parsed when the spec is built.
 from __future__ import annotations
 
 from conman_systemd.core import options as parse
+from conman_systemd.core.detach_keys import DEFAULT_DETACH_KEYS
 from conman_systemd.frozen import Frozen
 
 TYPE_CHECKING = False
@@ -54,7 +55,7 @@ OPTIONS = (
     Option(flags=("-i", "--interactive"), dest="interactive", kind=FLAG, commands=_ALL,
            help="Keep stdin open."),
     Option(flags=("-t", "--tty"), dest="tty", kind=FLAG, commands=_ALL, help="Allocate a terminal."),
-    Option(flags=("--detach-keys",), dest="detach_keys", default="ctrl-p,ctrl-q", show_default=True,
+    Option(flags=("--detach-keys",), dest="detach_keys", default=DEFAULT_DETACH_KEYS, show_default=True,
            commands=_RUN, help="Keys that detach."),
     Option(flags=("--sig-proxy",), dest="sig_proxy", kind=SWITCH, default=True, commands=_RUN,
            help="Pass signals on to the container (not with -t)."),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
+from conman_systemd.container.spec import SIGKILL
 from conman_systemd.core import unit
-from conman_systemd.core.containers import ContainerInfo, State, Store
+from conman_systemd.core.containers import ContainerInfo, Store
 from conman_systemd.dbus.systemd import JOB_DONE, NO_SUCH_UNIT, BusError, Systemd
 from conman_systemd.errors import EXIT_CANNOT_INVOKE, EXIT_ENGINE, EXIT_NOT_FOUND, ConmanError
 
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from conman_systemd.container.spec import ContainerSpec
     from conman_systemd.dbus.units import UnitState, UnitWatch
 
-SIGKILL = 9
 SHIM_FAILURES = (EXIT_ENGINE, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND)
 
 
@@ -34,8 +34,9 @@ class Lifecycle:
             unit_state = self.systemd.unit_state(spec.unit)
         return ContainerInfo(spec=spec, records=self.store.records(spec.id), unit=unit_state)
 
-    def state(self, spec: ContainerSpec) -> State:
-        return self.info(spec).state
+    def running(self, spec: ContainerSpec) -> bool:
+        """Whether the container runs: its unit's word alone (its records do not change that)."""
+        return self.systemd.unit_state(spec.unit).running
 
     # -- actions
 
@@ -72,7 +73,7 @@ class Lifecycle:
         )
 
     def stop(self, spec: ContainerSpec, timeout: int | None = None) -> None:
-        if not self.state(spec).is_running:
+        if not self.running(spec):
             return
         if timeout is not None:
             # Read by the unit's stop helper (conman-shim stop).
@@ -83,12 +84,12 @@ class Lifecycle:
         self.systemd.stop(spec.unit, timeout=budget)
 
     def kill(self, spec: ContainerSpec, sig: int) -> None:
-        if not self.state(spec).is_running:
+        if not self.running(spec):
             raise ConmanError(f"container {spec.name} is not running")
         self.systemd.kill(spec.unit, "main", sig)
 
     def remove(self, spec: ContainerSpec, force: bool) -> None:
-        if self.state(spec).is_running:
+        if self.running(spec):
             if not force:
                 raise ConmanError(f"container {spec.name} is running: stop it first or use `rm -f`")
             self.kill_now(spec)

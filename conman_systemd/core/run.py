@@ -27,9 +27,6 @@ def run(
     if detach:
         return None
     # A foreground run only: following takes the journal reader (ctypes) and the attach client.
-    from conman_systemd.core.attaching import attach_to_server, follow_to_exit
-    from conman_systemd.core.logs import Printer, Tail
+    from conman_systemd.core.attaching import stay_attached
 
-    if spec.owns_stdio:
-        return attach_to_server(lc, spec, watch, detach_keys, stdin=spec.interactive, sig_proxy=sig_proxy)
-    return follow_to_exit(lc, spec, watch, Tail(spec.unit, Printer(), from_start=True))
+    return stay_attached(lc, spec, watch, detach_keys, stdin=True, sig_proxy=sig_proxy, from_start=True)

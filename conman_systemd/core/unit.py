@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from conman_systemd.container.spec import UNIT_SLICE, ContainerSpec
+from conman_systemd.container.spec import SIGKILL, UNIT_SLICE, ContainerSpec
 from conman_systemd.log import debug_enabled, quote
 
 TYPE_CHECKING = False
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from conman_systemd.container.paths import Paths
 
 USEC = 1_000_000
-SIGKILL = 9
 LOG_BURST = 100_000_000  # lines per second; journald multiplies it by up to ~4 (free space): no overflow
 
 # The stop helper enforces --stop-timeout itself; systemd's own timeout is only a backstop.

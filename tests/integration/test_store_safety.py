@@ -11,6 +11,17 @@ pytestmark = pytest.mark.systemd
 NOBODY = "setpriv --reuid 65534 --regid 65534 --clear-groups"
 
 
+def test_conman_makes_its_store_root_s_alone(clean: Conman) -> None:
+    clean.sh("rm -rf /var/lib/conman/containers /var/lib/conman/names")  # clean: nothing in them
+    clean.ok("create", "--name", "first", "busybox", "true")
+    modes = clean.sh(
+        "stat -c '%a %n' /var/lib/conman/containers /var/lib/conman/images /var/lib/conman/names"
+    )
+    assert modes.stdout.split("\n") == [
+        "700 /var/lib/conman/containers", "700 /var/lib/conman/images", "700 /var/lib/conman/names", ""
+    ]  # fmt: skip
+
+
 def test_the_store_is_root_s_alone_however_it_was_made(clean: Conman) -> None:
     # As an older conman or a hand-made --root left them: open to every user.
     opened = clean.sh(
