@@ -6,7 +6,7 @@ import enum
 import os
 from dataclasses import dataclass
 
-CGROUP_ROOT = "/sys/fs/cgroup"
+from conman_systemd.container.spec import CGROUP_ROOT
 
 
 class CgroupMode(enum.StrEnum):

@@ -7,13 +7,11 @@ import os
 from conman_systemd import runner
 from conman_systemd.container import mounts
 from conman_systemd.container.runtime import Runtime
-from conman_systemd.container.spec import unit_cgroup
+from conman_systemd.container.spec import CGROUP_ROOT, unified_cgroups, unit_cgroup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from conman_systemd.container.paths import Paths
-
-CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def release(paths: Paths, cid: str, runtime: str, *also: str) -> None:
@@ -35,7 +33,10 @@ def remove_trees(*paths: str) -> None:
 
 def remove_unmanaged_cgroups(cid: str) -> None:
     """The runtime made <unit>/container in every v1 hierarchy, also in those systemd does not
-    manage (freezer, cpuset...): there nobody else removes the unit's directory. Busy ones stay."""
+    manage (freezer, cpuset...): there nobody else removes the unit's directory. Busy ones stay.
+    With the unified hierarchy alone there is nothing to do: systemd removes the unit's cgroup."""
+    if unified_cgroups():
+        return
     unit = unit_cgroup(cid).lstrip("/")
     try:
         hierarchies = os.listdir(CGROUP_ROOT)

@@ -6,6 +6,8 @@ container start. Closed sets are Literal types for mypy and tuples of their valu
 
 from __future__ import annotations
 
+import os
+
 from conman_systemd import fastjson
 from conman_systemd.frozen import Frozen
 
@@ -114,3 +116,11 @@ def unit_name(cid: str) -> str:
 def unit_cgroup(cid: str) -> str:
     """The cgroup systemd gives the container's unit (its Slice= is conman.slice, at the root)."""
     return f"/{UNIT_SLICE}/{unit_name(cid)}"
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def unified_cgroups() -> bool:
+    """The unified hierarchy alone (cgroup v2): systemd manages every cgroup of the unit."""
+    return os.path.exists(f"{CGROUP_ROOT}/cgroup.controllers")

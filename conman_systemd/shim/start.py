@@ -17,7 +17,7 @@ from conman_systemd import runner
 from conman_systemd.container import mounts
 from conman_systemd.container.paths import Paths, read_pid, write_record
 from conman_systemd.container.runtime import Runtime
-from conman_systemd.container.spec import ContainerSpec, unit_cgroup
+from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unified_cgroups, unit_cgroup
 from conman_systemd.errors import ConmanError
 from conman_systemd.log import debug
 from conman_systemd.shim import systemd_io
@@ -40,8 +40,8 @@ def enter_unit_cgroup(spec: ContainerSpec) -> None:
     unit = unit_cgroup(spec.id)
     if own_cgroup() != unit:
         raise ConmanError(f"the shim runs in cgroup {own_cgroup()}, not in its unit's {unit}")
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # the unified hierarchy alone: v2
-        leaf = f"/sys/fs/cgroup{unit}/supervisor"
+    if unified_cgroups():
+        leaf = f"{CGROUP_ROOT}{unit}/supervisor"
         os.makedirs(leaf, exist_ok=True)
         with open(f"{leaf}/cgroup.procs", "w") as f:
             f.write("0")
