@@ -11,6 +11,7 @@ uses it).
 from __future__ import annotations
 
 import os
+import time
 
 from conman_systemd import fastjson
 from conman_systemd.frozen import Frozen
@@ -144,6 +145,13 @@ def read_pid(path: str) -> int:
 
 def write_record(paths: Paths, cid: str, kind: str, **fields: Any) -> None:
     write_atomic(paths.record(cid, kind), fastjson.dumps(fields))
+
+
+def record_start(paths: Paths, cid: str) -> int:
+    """The init's pid as the runtime wrote it, kept in the start record with the time; the pid."""
+    pid = read_pid(paths.init_pid(cid))
+    write_record(paths, cid, "started", started_at=time.time(), pid=pid)
+    return pid
 
 
 def read_record(paths: Paths, cid: str, kind: str) -> dict[str, Any] | None:

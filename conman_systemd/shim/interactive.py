@@ -11,9 +11,8 @@ from __future__ import annotations
 import _socket
 import os
 import sys
-import time
 
-from conman_systemd.container.paths import Paths, read_pid, write_record
+from conman_systemd.container.paths import Paths, record_start
 from conman_systemd.container.runtime import Runtime
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.runner import DEVNULL
@@ -66,8 +65,7 @@ def start_interactive(paths: Paths, spec: ContainerSpec) -> int:
     runtime = Runtime(spec.runtime, paths)
     create = _create_with_pty if spec.tty else _create_with_pipes
     stdin, stdout, stderr = create(paths, spec, runtime)
-    pid = read_pid(paths.init_pid(spec.id))
-    write_record(paths, spec.id, "started", started_at=time.time(), pid=pid)
+    pid = record_start(paths, spec.id)
     priorities = (systemd_io.PRIORITY_INFO, systemd_io.PRIORITY_ERR)  # the container's stdout, stderr
     journal = [systemd_io.journal_stream(spec.name, spec.unit, p) for p in priorities]
     systemd_io.notify(f"READY=1\nSTATUS=container {spec.name} is running (init pid {pid}, attachable)")

@@ -150,7 +150,9 @@ class Server:
         open_outputs = len(self.outputs)
         exited_at: float | None = None
         while open_outputs and (exited_at is None or time.monotonic() - exited_at < DRAIN):
-            for fd, _ in self.poller.poll(500):
+            # Asleep until something happens while the init lives; after it, the drain's rest.
+            wait = None if exited_at is None else max(0, DRAIN - (time.monotonic() - exited_at)) * 1000
+            for fd, _ in self.poller.poll(wait):
                 if fd in self.outputs:
                     open_outputs -= not self.output(fd)
                 elif fd in self.clients:

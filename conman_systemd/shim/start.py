@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import ctypes
 import os
-import time
 
 from conman_systemd import runner
 from conman_systemd.container import mounts
-from conman_systemd.container.paths import Paths, read_pid, write_record
+from conman_systemd.container.paths import Paths, record_start
 from conman_systemd.container.runtime import Runtime
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unified_cgroups, unit_cgroup
 from conman_systemd.errors import ConmanError
@@ -69,7 +68,7 @@ def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
         os.close(out)
         os.close(err)
     runtime.start(spec.id)
-    return read_pid(paths.init_pid(spec.id))
+    return record_start(paths, spec.id)
 
 
 def hand_over(spec: ContainerSpec, pid: int) -> None:
@@ -91,7 +90,6 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
 
         return start_interactive(paths, spec)
     pid = create_and_start(paths, spec)
-    write_record(paths, spec.id, "started", started_at=time.time(), pid=pid)
     hand_over(spec, pid)
     debug(f"shim: MAINPID handed over to {pid}")
     # systemd refuses a MAINPID that already exited; then we are still the main process and exit
