@@ -101,13 +101,15 @@ def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float | None = None,
+    show: int | None = None,
 ) -> Result:
-    """Run argv to completion, capturing its output. Raises CommandFailed (with the tool's own
-    stderr) when check is on and it fails."""
+    """Run argv to completion, capturing its output (with `show`, an fd, its stdout goes there:
+    a tool's progress for the user to see). Raises CommandFailed (with the tool's own stderr)
+    when check is on and it fails."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        child = spawn(argv, env=env, stdout=out_w, stderr=err_w)
+        child = spawn(argv, env=env, stdout=out_w if show is None else show, stderr=err_w)
     finally:
         os.close(out_w)
         os.close(err_w)

@@ -46,6 +46,10 @@ class System:
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         return subprocess.Popen(self.argv(argv), env=env, text=True, **kw)  # type: ignore[call-overload, no-any-return]
 
+    def host_path(self, path: str) -> str:
+        """Where the host sees a path of the sandbox (whose /tmp, /var/tmp and /run are its own)."""
+        return f"/proc/{self.sandbox.pid1}/root{path}" if self.sandbox else path
+
     def sh(self, script: str, **kw: object) -> subprocess.CompletedProcess[str]:
         return self.run(["sh", "-c", script], **kw)  # type: ignore[arg-type]
 

@@ -9,8 +9,8 @@ import time
 
 from conman_systemd.bench.measure import Contender
 from conman_systemd.bench.setup import Setup, sh
-from conman_systemd.core.images import BUSYBOX
 from conman_systemd.core.unit import LOG_BURST
+from conman_systemd.image.rootfs import BUSYBOX
 
 MARKER = "bench-log-done"
 

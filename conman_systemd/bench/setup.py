@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 
-from conman_systemd.core.images import build_busybox
+from conman_systemd.image.rootfs import build_busybox
 
 RUNTIMES = ("crun", "runc")
 SLEEP = ["sleep", "1000"]

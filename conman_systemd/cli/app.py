@@ -39,6 +39,15 @@ COMMANDS = {
     "inspect": "conman_systemd.cli.inspect:inspect",
     "logs": "conman_systemd.cli.logs:logs",
     "image": "conman_systemd.cli.image:image",
+    # docker's top-level spellings of image commands
+    "images": "conman_systemd.cli.image:ls",
+    "pull": "conman_systemd.cli.image:pull",
+    "load": "conman_systemd.cli.image:load",
+    "save": "conman_systemd.cli.image:save",
+    "rmi": "conman_systemd.cli.image:rm",
+    "tag": "conman_systemd.cli.image:tag",
+    "history": "conman_systemd.cli.image:history",
+    "import": "conman_systemd.cli.image:import_",
     "attach": "conman_systemd.cli.interactive:attach",
 }
 

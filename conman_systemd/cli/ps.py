@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from conman_systemd.cli.columns import ago, table
 from conman_systemd.cli.common import session
 from conman_systemd.core.inspect import describe, infos
 
@@ -16,22 +17,13 @@ if TYPE_CHECKING:
     from conman_systemd.core.containers import ContainerInfo
 
 
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
-
-
 def status_text(info: ContainerInfo, now: float) -> str:
     state = info.state
     if state == "running":
-        text = f"Up {_ago(now - float(info.records.started.get('started_at') or now))}"
+        text = f"Up {ago(now - float(info.records.started.get('started_at') or now))}"
     elif state == "exited":
         finished = float(info.records.exit.get("finished_at") or now)
-        text = f"Exited ({info.records.exit_code}) {_ago(now - finished)} ago"
+        text = f"Exited ({info.records.exit_code}) {ago(now - finished)} ago"
     else:
         text = str(state).capitalize()
     if info.unit.n_restarts:
@@ -45,14 +37,11 @@ def _table(containers: list[ContainerInfo]) -> str:
     for c in containers:
         command = " ".join(c.spec.command)
         command = f'"{command[:20]}…"' if len(command) > 20 else f'"{command}"'
-        created = f"{_ago(now - c.spec.created)} ago"
+        created = f"{ago(now - c.spec.created)} ago"
         rows.append(
             (c.spec.short_id, c.spec.image, command, created, status_text(c, now), c.spec.name, c.spec.unit)
         )
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join(
-        "   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
+    return table(rows)
 
 
 def ps(app: App, values: dict[str, Any]) -> int:

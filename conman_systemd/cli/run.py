@@ -8,8 +8,8 @@ from conman_systemd.cli.common import require_root, session
 from conman_systemd.core.containers import Store
 from conman_systemd.core.create import RunOptions, build_spec
 from conman_systemd.core.flags import typed
-from conman_systemd.core.images import ImageStore
 from conman_systemd.errors import ConmanError
+from conman_systemd.image.store import ImageStore
 from conman_systemd.log import debug_enabled
 
 TYPE_CHECKING = False

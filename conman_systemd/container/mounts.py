@@ -34,5 +34,57 @@ def umount(target: str) -> bool:
     raise OSError(err, f"umount {target}: {os.strerror(err)}")
 
 
+PAGE = 4096  # mount(2) takes at most one page of options
+
+
 def mount_overlay(lower: str, upper: str, work: str, target: str) -> None:
-    mount("overlay", target, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
+    """lower: the lower directories, top first, joined by ":". An image of many layers whose
+    directories share a parent is mounted from there, by their names: absolute paths of 127
+    layers (docker's limit) would not fit in a page of options."""
+    options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    parents = {os.path.dirname(p) for p in lower.split(":")}
+    if len(options) < PAGE or len(parents) != 1:
+        mount("overlay", target, "overlay", 0, options)
+        return
+    names = ":".join(os.path.basename(p) for p in lower.split(":"))
+    here = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.chdir(parents.pop())
+        mount("overlay", target, "overlay", 0, f"lowerdir={names},upperdir={upper},workdir={work}")
+    finally:
+        os.fchdir(here)
+        os.close(here)
+
+
+def lower_file(lower: str, path: str) -> str | None:
+    """The regular file at path (relative) as the overlay of lower (top first, ":"-joined) shows
+    it, or None: the topmost layer that has it wins; a whiteout (a 0:0 character device) or an
+    opaque parent directory hides the layers below. A symlink on the way counts as no file: it
+    would be followed on the host, not in the container."""
+    import stat
+
+    for layer in lower.split(":"):
+        parent = layer
+        for part in os.path.dirname(path).split("/"):
+            parent = os.path.join(parent, part)
+            try:
+                if not stat.S_ISDIR(os.lstat(parent).st_mode):
+                    return None
+            except OSError:
+                break
+        found = os.path.join(layer, path)
+        try:
+            st = os.lstat(found)
+        except OSError:
+            if _opaque(os.path.dirname(found)):
+                return None
+            continue
+        return found if stat.S_ISREG(st.st_mode) else None
+    return None
+
+
+def _opaque(directory: str) -> bool:
+    try:
+        return os.getxattr(directory, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False

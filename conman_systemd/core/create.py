@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName, Volume
-    from conman_systemd.core.images import ImageStore
+    from conman_systemd.image.store import ImageStore
 
 _ADJECTIVES = "brave calm eager fond happy jolly keen lucid merry nimble proud swift vivid wise".split()
 _NOUNS = "otter falcon maple comet harbor lynx cedar quartz raven tulip badger ember heron orca".split()
@@ -40,12 +40,13 @@ class RunOptions(Frozen):
     volumes: tuple[Volume, ...]
     read_only: bool
     entrypoint: str | None
-    stop_signal: int
+    stop_signal: int | None
     stop_timeout: int
     labels: tuple[str, ...]
     network: Network
     restart: tuple[RestartPolicy, int]
     runtime: RuntimeName | None
+    pull: str = "missing"
 
     @property
     def attached(self) -> bool:
@@ -82,9 +83,13 @@ def build_spec(
             "--rm and --restart cannot be used together", hint="a restarted container is never removed"
         )
     env = options.parse_env(opts.env, opts.env_files, os.environ if environ is None else environ)
-    labels = options.parse_labels(opts.labels)
-    image = images.get_for_run(opts.image)
-    uid, gid = options.parse_user(opts.user, image.rootfs) if opts.user else (0, 0)
+    from conman_systemd.image.acquire import for_run
+
+    image, image_name = for_run(images, opts.image, opts.pull)
+    labels = {**image.labels, **options.parse_labels(opts.labels)}
+    user = opts.user or image.user
+    uid, gid = options.parse_user(user, image.rootfs) if user else (0, 0)
+    stop_signal = opts.stop_signal or (options.parse_signal(image.stop_signal) if image.stop_signal else 15)
     if opts.runtime is None:
         from conman_systemd.config import default_runtime
 
@@ -93,11 +98,11 @@ def build_spec(
         runtime = opts.runtime
     cid = new_id()
     return ContainerSpec(
-        id=cid, name=opts.name or random_name(), image=(image.names or [opts.image])[0], image_id=image.id,
+        id=cid, name=opts.name or random_name(), image=image_name, image_id=image.id,
         rootfs=image.rootfs, command=_command(opts, image.cmd, image.entrypoint), runtime=runtime,
         env=(*image.env, *env), workdir=opts.workdir or image.workdir, uid=uid, gid=gid,
         hostname=opts.hostname or cid[:12], volumes=opts.volumes, read_only=opts.read_only,
-        network=opts.network, stop_signal=opts.stop_signal, stop_timeout=opts.stop_timeout,
+        network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
         tty=opts.tty,
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,

@@ -133,15 +133,25 @@ def parse_volume(text: str) -> Volume:
     return Volume(source=os.path.normpath(source), destination=inside, read_only=mode == "ro")
 
 
-def _lookup(path: str, name: str) -> list[str] | None:
+MAX_ACCOUNT_FILE = 1 << 20
+
+
+def _lookup(rootfs: str, file: str, name: str) -> list[str] | None:
+    """The entry for name in the image's /etc/passwd or /etc/group (file: etc/passwd)."""
+    from conman_systemd.container.mounts import lower_file
+
+    path = lower_file(rootfs, file)
+    if path is None:
+        return None
     try:
-        with open(path) as f:
-            for line in f:
-                fields = line.rstrip("\n").split(":")
-                if fields and fields[0] == name:
-                    return fields
+        with open(path, errors="replace") as f:
+            text = f.read(MAX_ACCOUNT_FILE)  # an image's file: a huge one must not stall `run`
     except OSError:
         return None
+    for line in text.splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return fields
     return None
 
 
@@ -154,7 +164,7 @@ def parse_user(text: str, rootfs: str) -> tuple[int, int]:
     if user.isdigit():
         uid, gid = int(user), 0
     else:
-        entry = _lookup(os.path.join(rootfs, "etc/passwd"), user)
+        entry = _lookup(rootfs, "etc/passwd", user)
         if entry is None or len(entry) < 4 or not entry[2].isdigit() or not entry[3].isdigit():
             raise ConmanError(f"{bad}: no user {user} in the image's /etc/passwd")
         uid, gid = int(entry[2]), int(entry[3])
@@ -162,7 +172,7 @@ def parse_user(text: str, rootfs: str) -> tuple[int, int]:
         if group.isdigit():
             gid = int(group)
         else:
-            g = _lookup(os.path.join(rootfs, "etc/group"), group)
+            g = _lookup(rootfs, "etc/group", group)
             if g is None or len(g) < 3 or not g[2].isdigit():
                 raise ConmanError(f"{bad}: no group {group} in the image's /etc/group")
             gid = int(g[2])

@@ -58,11 +58,16 @@ CASES = [
     (["unit", "nosuch"], NO_CONTAINER),
     (["kill", "-s", "FOO", "nosuch"], 'Error: invalid signal "FOO": use a name such as SIGTERM or a number from 1 to 64\n'),
     (["stop", "-t", "-3", "nosuch"], "Error: invalid stop timeout -3: it must be 0 or more seconds\n"),
-    (["image", "import", "foo"], "Error: no SOURCE given for foo:latest\n"
+    (["image", "import", "foo"], "Error: no SOURCE given for foo\n"
      "Hint: give a rootfs tarball or directory; only `busybox` is built without one\n"),
     (["image", "import", "foo", "/nonexistent.tar"], "Error: cannot import /nonexistent.tar: no such file or directory\n"
-     "Hint: SOURCE is a rootfs tarball (.tar, .tar.gz) or a directory\n"),
-    (["image", "import", "Bad Name", "/var"], 'Error: invalid image name "Bad Name": use NAME[:TAG] in lower case\n'),
+     "Hint: SOURCE is a rootfs tarball (.tar, .tar.gz, .tar.zst) or a directory\n"),
+    (["image", "import", "Bad Name", "/var"], 'Error: invalid image name "Bad Name"\n'
+     "Hint: use [REGISTRY/]NAME[:TAG][@sha256:DIGEST], the name in lower case\n"),
+    (["run", "--pull", "never", "nosuch"], "Error: no such image: nosuch\n"
+     "Hint: pull it with `conman pull`, or run without --pull never\n"),
+    (["run", "127.0.0.1:1/nosuch", "true"], "Unable to find image '127.0.0.1:1/nosuch' locally\n"
+     'Error: cannot pull 127.0.0.1:1/nosuch: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused\n'),
 ]  # fmt: skip
 
 
@@ -80,6 +85,12 @@ def test_a_bad_flag_value_is_a_usage_error_with_code_125(clean: Conman) -> None:
     proc = clean("run", "--stop-timeout", "abc", "busybox", "true")
     assert proc.returncode == 125
     assert "Error: Invalid value for '--stop-timeout': 'abc' is not a valid integer." in proc.stderr
+    proc = clean("run", "--pull", "sometimes", "busybox", "true")
+    assert proc.returncode == 125
+    assert (
+        "Error: Invalid value for '--pull': 'sometimes' is not one of 'missing', 'always', 'never'."
+        in proc.stderr
+    )
 
 
 # The runtime's own words, and docker's exit codes.
@@ -117,7 +128,7 @@ def test_an_image_in_use_is_not_removed(clean: Conman) -> None:
     clean.ok("create", "--name", "user", "busybox", "true")
     proc = clean("image", "rm", "busybox")
     assert (proc.returncode, proc.stderr) == (
-        125, "Error: image busybox:latest is in use by container user\nHint: remove the container first\n")  # fmt: skip
+        125, "Error: image busybox is in use by container user\nHint: remove the container first, or untag the image with -f\n")  # fmt: skip
 
 
 def test_systemd_unreachable(clean: Conman) -> None:

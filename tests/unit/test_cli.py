@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conman_systemd.core.images import build_busybox
+from conman_systemd.container.paths import Paths
+from conman_systemd.image.rootfs import build_busybox, import_rootfs
+from conman_systemd.image.store import ImageStore
 
 NOT_ROOT = "Error: conman must run as root to manage system containers\nHint: run it with sudo\n"
 
@@ -64,7 +66,13 @@ def test_non_root_users_are_refused(args: list[str], monkeypatch: pytest.MonkeyP
 
 
 def store_busybox_image(root: Path) -> None:
-    """A busybox:latest image in the store under root, as a pull would leave it."""
+    """The busybox image in the store under root, made as `conman image import busybox` makes it."""
+    store = ImageStore(Paths(root=os.fspath(root), runroot=os.fspath(root / "run")))
+    import_rootfs(store, "busybox", None)
+
+
+def store_legacy_busybox_image(root: Path) -> None:
+    """A busybox:latest image as an older conman stored it: one directory, a name without registry."""
     image = root / "images" / ("c" * 64)
     build_busybox(os.fspath(image / "rootfs"))
     (image / "image.json").write_text(
@@ -72,6 +80,14 @@ def store_busybox_image(root: Path) -> None:
     )
     (root / "images/refs").mkdir()
     os.symlink("c" * 64, root / "images/refs/busybox%3Alatest")
+
+
+def test_an_image_an_older_conman_stored_still_runs(tmp_path: Path) -> None:
+    store_legacy_busybox_image(tmp_path)
+    proc = conman("--root", os.fspath(tmp_path), "run", "--dry-run", "busybox", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert "Description=conman container " in proc.stdout and "(busybox:latest)" in proc.stdout
+    assert '"io.conman.image": "busybox:latest"' in proc.stdout
 
 
 def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
@@ -82,7 +98,7 @@ def test_dry_run_prints_unit_properties_and_oci_config(tmp_path: Path) -> None:
     units, _, config = proc.stdout.partition("# OCI config\n")
     lines = units.splitlines()
     assert lines[0] == "# unit properties"
-    assert "Description=conman container web (busybox:latest)" in lines
+    assert "Description=conman container web (localhost/busybox:latest)" in lines
     assert "Type=notify" in lines and "Delegate=yes" in lines and "Restart=on-failure" in lines
     oci = json.loads(config)
     assert oci["process"]["args"] == ["sleep", "10"]

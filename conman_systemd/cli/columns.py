@@ -1,0 +1,33 @@
+"""Tables and times as docker prints them: columns three spaces apart, "2 hours ago", "4.2MB"."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def ago(seconds: float) -> str:
+    """A duration as docker words it: "5 seconds", "1 minute", "3 days"."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def size(n: int) -> str:
+    """Bytes in docker's decimal units: 4.26MB, 812kB, 12B."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n}B"
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """rows (the header first) in left-aligned columns."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join(
+        "   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

@@ -1,0 +1,1 @@
+"""Images: references, the content-addressed store, layers, transports."""
