@@ -224,7 +224,7 @@ def test_busybox_is_made_on_first_use_as_docker_pulls() -> None:
         "sandbox", "--", "sh", "-c", "conman run --rm busybox echo hi && conman image ls -q | wc -l"
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "hi\n1\n", "")
-    other = conman("sandbox", "--", "conman", "run", "--rm", "alpine", "true")
+    other = conman("sandbox", "--", "conman", "run", "--rm", "--pull", "never", "alpine", "true")
     assert other.returncode == 125 and other.stderr.startswith("Error: no such image: alpine\n")
 
 

@@ -25,12 +25,11 @@ def test_conman_makes_its_store_root_s_alone(clean: Conman) -> None:
 def test_the_store_is_root_s_alone_however_it_was_made(clean: Conman) -> None:
     # As an older conman or a hand-made --root left them: open to every user.
     opened = clean.sh(
-        "cd /var/lib/conman && mkdir -p names containers && chmod 0755 . images containers names"
+        "cd /var/lib/conman && mkdir -p names containers && chmod 0755 . images images/layers containers names"
     )
     assert opened.returncode == 0, opened.stderr
     try:
-        image = clean.sh("ls /var/lib/conman/images | grep -v refs | head -n1").stdout.strip()
-        setuid_file = f"/var/lib/conman/images/{image}/rootfs/bin/busybox"
+        setuid_file = clean.sh("ls -d /var/lib/conman/images/layers/*/bin/busybox | head -n1").stdout.strip()
         assert clean.sh(f"{NOBODY} stat {setuid_file}").returncode == 0  # reachable: the defect
 
         clean.ok("ps")  # any command puts it right; the --root itself is the administrator's

@@ -86,7 +86,7 @@ def test_a_failing_runc_gives_a_clear_error_and_leaves_nothing(clean: Conman) ->
     # An image whose /proc is a regular file: runc cannot mount proc there and fails.
     made = clean.sh(
         "set -e; rootfs=$(conman image inspect busybox | python3 -c "
-        "'import json, sys; print(json.load(sys.stdin)[0][\"RootFS\"])'); "
+        "'import json, sys; print(json.load(sys.stdin)[0][\"LowerDirs\"][0])'); "
         "rm -rf /tmp/badproc; cp -a $rootfs /tmp/badproc; rm -rf /tmp/badproc/proc; touch /tmp/badproc/proc; "
         "conman image import badproc /tmp/badproc; rm -rf /tmp/badproc"
     )
@@ -110,7 +110,7 @@ def test_a_failing_runc_gives_a_clear_error_and_leaves_nothing(clean: Conman) ->
 def test_a_full_state_directory_gives_a_clear_error_and_no_corrupt_state(clean: Conman) -> None:
     root, runroot = "/tmp/conman-full/root", "/tmp/conman-full/run"
     at = ["--root", root, "--runroot", runroot]
-    setup = clean.sh(f"set -e; mkdir -p {root} {runroot}; mount -t tmpfs -o size=6m conman-full {root}")
+    setup = clean.sh(f"set -e; mkdir -p {root} {runroot}; mount -t tmpfs -o size=12m conman-full {root}")
     assert setup.returncode == 0, setup.stderr
     try:
         clean.ok(*at, "image", "import", "busybox")
