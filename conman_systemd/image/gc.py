@@ -11,7 +11,8 @@ import os
 
 from conman_systemd.container.paths import read_json
 from conman_systemd.errors import ConmanError
-from conman_systemd.image.store import LAYER_NAME, ImageStore, hex_of, remove_tree
+from conman_systemd.image.content import LAYER_NAME, hex_of, remove_tree
+from conman_systemd.image.store import ImageStore
 from conman_systemd.log import debug
 
 STAGING_PREFIXES = (".stage-", ".import-")

@@ -13,8 +13,9 @@ import time
 from conman_systemd import fastjson, runner
 from conman_systemd.errors import ConmanError, quoted
 from conman_systemd.image import reference
+from conman_systemd.image.content import remove_tree
 from conman_systemd.image.record import compression_of, import_config, manifest_for
-from conman_systemd.image.store import ImageStore, remove_tree
+from conman_systemd.image.store import ImageStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ from conman_systemd import fastjson, runner
 from conman_systemd.container.paths import write_atomic
 from conman_systemd.errors import CommandFailed, ConmanError
 from conman_systemd.image import reference
+from conman_systemd.image.content import remove_tree
 from conman_systemd.image.record import MANIFEST_TYPE
-from conman_systemd.image.store import ImageStore, remove_tree
+from conman_systemd.image.store import ImageStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
