@@ -26,12 +26,12 @@ import zlib
 
 from conman_systemd.errors import ConmanError, quoted
 from conman_systemd.frozen import Frozen
+from conman_systemd.image.content import remove_tree
 from conman_systemd.log import debug
 from conman_systemd.runner import DEVNULL, spawn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from conman_systemd.runner import Child
 
@@ -68,7 +68,7 @@ def unpack(blob: str, target: str, *, digest: str | None = None) -> LayerInfo:
         info = _unpack(blob, partial, label, digest)
         os.rename(partial, target)
     except BaseException:
-        _remove(partial)
+        remove_tree(partial)
         raise
     return info
 
@@ -363,18 +363,3 @@ class _Writer:
 def _times(m: tarfile.TarInfo) -> tuple[int, int]:
     ns = int(m.mtime * 1_000_000_000)
     return ns, ns
-
-
-def _remove(path: str) -> None:
-    """rm -rf of a half-made layer, whatever it holds: whiteout device nodes, and entries of
-    read-only directories (for a caller without CAP_DAC_OVERRIDE)."""
-
-    def retry(func: Callable[..., object], failed: str, _: object) -> None:
-        os.chmod(os.path.dirname(failed), 0o700)
-        if func in (os.open, os.scandir):  # a directory it could not enter
-            os.chmod(failed, 0o700)
-            shutil.rmtree(failed, onerror=retry)
-        else:
-            func(failed)
-
-    shutil.rmtree(path, onerror=retry)
