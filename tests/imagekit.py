@@ -295,3 +295,25 @@ def skopeo_copy(src: str, dest: str, *extra: str) -> None:
     """`skopeo copy --quiet EXTRA SRC DEST`, e.g. a layout to docker-archive:/x.tar:name:tag, to
     oci-archive:/x.tar:name:tag or (with --dest-tls-verify=false) to docker://HOST/name:tag."""
     skopeo("copy", "--quiet", *extra, src, dest)
+
+
+def two_layers() -> tuple[list[Entry], list[Entry]]:
+    """A busybox base with /etc/motd and /opt/old, and a layer over it that deletes the motd
+    (whiteout), hides /opt's old content (opaque), and adds /srv/keep with a hard link and a
+    symlink to it: what the store must unpack as overlayfs reads it."""
+    base = [
+        *busybox_layer(),
+        Entry("etc/motd", data=b"motd\n"),
+        Entry("opt", kind="dir"),
+        Entry("opt/old", data=b"old\n"),
+    ]
+    top = [
+        Entry("srv", kind="dir"),
+        Entry("srv/keep", data=b"kept\n"),
+        Entry("srv/link", kind="hardlink", target="srv/keep"),
+        Entry("srv/sym", kind="symlink", target="keep"),
+        Entry("etc/motd", kind="whiteout"),
+        Entry("opt", kind="opaque"),
+        Entry("opt/new", data=b"new\n"),
+    ]
+    return base, top

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagekit import Entry, ImageConfig, busybox_layer, skopeo_copy, write_oci_layout
+from tests.imagekit import ImageConfig, skopeo_copy, two_layers, write_oci_layout
 from tests.integration.conftest import Conman
 from tests.registry import Registry, start_registry
 
@@ -20,21 +20,7 @@ pytestmark = pytest.mark.systemd
 
 APP = ImageConfig(entrypoint=["/bin/sh", "-c"], cmd=['echo "$GREETING $(pwd) $(id -u):$(id -g)"'],
                   env=["PATH=/bin", "GREETING=hi"], workdir="/srv", user="app")  # fmt: skip
-BASE = [
-    *busybox_layer(),
-    Entry("etc/motd", data=b"motd\n"),
-    Entry("opt", kind="dir"),
-    Entry("opt/old", data=b"old\n"),
-]
-TOP = [
-    Entry("srv", kind="dir"),
-    Entry("srv/keep", data=b"kept\n"),
-    Entry("srv/link", kind="hardlink", target="srv/keep"),
-    Entry("srv/sym", kind="symlink", target="keep"),
-    Entry("etc/motd", kind="whiteout"),
-    Entry("opt", kind="opaque"),
-    Entry("opt/new", data=b"new\n"),
-]
+BASE, TOP = two_layers()
 LAYERS_SEEN = "ls /opt; test -e /etc/motd || echo motd-gone; stat -c %i /srv/keep /srv/link | uniq | wc -l; readlink /srv/sym; cat /srv/sym"
 
 

@@ -14,27 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagekit import Entry, ImageConfig, busybox_layer, layer_tar, skopeo_copy, write_oci_layout
+from tests.imagekit import (
+    Entry,
+    ImageConfig,
+    busybox_layer,
+    layer_tar,
+    skopeo_copy,
+    two_layers,
+    write_oci_layout,
+)
 from tests.registry import Registry, start_registry
 
 APP = ImageConfig(entrypoint=["/bin/echo"], cmd=["hello"], env=["PATH=/bin", "GREETING=hi"],
                   workdir="/srv", user="app", stop_signal="SIGINT", labels={"org.x": "1"},
                   exposed_ports=["80/tcp"], volumes=["/data"])  # fmt: skip
-TOP = [
-    Entry("srv", kind="dir"),
-    Entry("srv/keep", data=b"kept\n"),
-    Entry("srv/link", kind="hardlink", target="srv/keep"),
-    Entry("srv/sym", kind="symlink", target="keep"),
-    Entry("etc/motd", kind="whiteout"),
-    Entry("opt", kind="opaque"),
-    Entry("opt/new", data=b"new\n"),
-]
-BASE = [
-    *busybox_layer(),
-    Entry("etc/motd", data=b"motd\n"),
-    Entry("opt", kind="dir"),
-    Entry("opt/old", data=b"old\n"),
-]
+BASE, TOP = two_layers()
 
 
 class Store:
