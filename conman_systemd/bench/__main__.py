@@ -8,8 +8,9 @@ It times `conman` as found on PATH (the entry point an install puts there) and s
 runs it. Tables: `run --rm true` with each runtime against podman and the floor; `run -d` of
 --count containers in a row and 4 at a time; `ps -q` with them running; supervisor and host memory
 per running container, detached and interactive (-dit); 50 MB of stdout until the last line is in
-the journal; `stop -t 1` of a container that ignores SIGTERM; and (--profile) `run --rm true`
-phase by phase. podman (when installed) runs with its own storage under /var/tmp and
+the journal; `stop -t 1` of a container that ignores SIGTERM; (--profile) `run --rm true`
+phase by phase; and `run --rm true` from a 100 MB image, its load and its pull (from a registry
+on 127.0.0.1). podman (when installed) runs with its own storage under /var/tmp and
 `--network=none`. The machine is noisy: every round runs each contender once, interleaved, and
 each table shows medians and ratios to conman's first row. Nothing here is asserted; tests never
 time anything. Everything the benchmark creates is removed.
@@ -24,6 +25,7 @@ import sys
 
 from conman_systemd.bench import many
 from conman_systemd.bench.cpu import cpu_table
+from conman_systemd.bench.images import images
 from conman_systemd.bench.io import Stalled, log_lines, stop_ignoring_sigterm
 from conman_systemd.bench.measure import Contender, Tables, measure, memory_table, table
 from conman_systemd.bench.profile import profile
@@ -110,7 +112,7 @@ def parse_args() -> argparse.Namespace:
         "--profile", type=int, default=10, metavar="N", help="Runs of the phase profile (0: none)."
     )
     parser.add_argument(
-        "--only", choices=["start", "many", "io", "profile"], help="Run one group of tables."
+        "--only", choices=["start", "many", "io", "profile", "images"], help="Run one group of tables."
     )
     parser.add_argument("--json", help="Write the samples as JSON here.")
     return parser.parse_args()
@@ -128,7 +130,7 @@ def main() -> int:
     setup = Setup()
     tables = Tables()
     results: dict[str, object] = {}
-    groups = [args.only] if args.only else ["start", "many", "io", "profile"]
+    groups = [args.only] if args.only else ["start", "many", "io", "profile", "images"]
     try:
         if "start" in groups:
             results["run --rm true"] = samples = measure(run_rm_true(setup), args.rounds)
@@ -139,6 +141,8 @@ def main() -> int:
             results.update(output_and_stop(setup, args, tables))
         if "profile" in groups and args.profile:
             tables.append(profile("bench-busybox", args.profile))
+        if "images" in groups:
+            results.update(images(setup, args.rounds, tables))
     finally:
         setup.close()
     if not setup.podman:
