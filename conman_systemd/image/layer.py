@@ -32,7 +32,6 @@ from conman_systemd.runner import DEVNULL, spawn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-
     from conman_systemd.runner import Child
 
 CHUNK = 1 << 20
@@ -83,9 +82,12 @@ def _unpack(blob: str, partial: str, label: str, digest: str | None) -> LayerInf
                 writer.add(tar, member)
         while stream.read(CHUNK):  # the diff_id covers what follows the end-of-archive blocks
             pass
+        stream.verify()
         writer.settle()
         info = LayerInfo(diff_id=f"sha256:{stream.sha.hexdigest()}", size=writer.size)
     except (tarfile.TarError, zlib.error, EOFError) as e:
+        if stream:
+            stream.verify(to_the_end=True)  # a blob that is not the one asked for says so first
         raise ConmanError(f"layer {label}: not a valid tar stream ({e})") from None
     except (OSError, ValueError, OverflowError) as e:
         what = quoted(blob) if writer.member is None else f"member {quoted(writer.member)}"
@@ -100,7 +102,7 @@ def _unpack(blob: str, partial: str, label: str, digest: str | None) -> LayerInf
 
 
 def _check(fd: int, label: str, digest: str) -> None:
-    """Before a byte is parsed: what does not match its digest is not the layer asked for."""
+    """The whole blob against its digest, in a pass of its own (zstd reads the file itself)."""
     sha = hashlib.sha256()
     while chunk := os.read(fd, CHUNK):
         sha.update(chunk)
@@ -110,20 +112,25 @@ def _check(fd: int, label: str, digest: str) -> None:
 
 
 class _Stream(io.RawIOBase):
-    """The layer's uncompressed bytes for tarfile's stream mode, hashed as they are read."""
+    """The layer's uncompressed bytes for tarfile's stream mode, hashed as they are read; the
+    blob's own bytes are hashed on the way too (one read of the file, not two), and verify()
+    compares them with the digest before the layer is kept."""
 
     def __init__(self, blob: str, label: str, digest: str | None) -> None:
         self.sha = hashlib.sha256()
+        self.label, self.digest = label, digest
+        self.raw_sha = hashlib.sha256() if digest is not None else None
         self.inflate: zlib._Decompress | None = None
         self.child: Child | None = None
         self.fd = os.open(blob, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            if digest is not None:
-                _check(self.fd, label, digest)
             magic = os.pread(self.fd, 4, 0)
             if magic.startswith(_GZIP):
                 self.inflate = zlib.decompressobj(_GZIP_WBITS)
             elif magic == _ZSTD:  # Python 3.11 has no zstd module
+                if digest is not None:
+                    _check(self.fd, label, digest)
+                    self.raw_sha = None
                 read_end, write_end = os.pipe()
                 os.close(self.fd)
                 self.fd = read_end
@@ -135,9 +142,24 @@ class _Stream(io.RawIOBase):
             os.close(self.fd)
             raise
 
+    def _raw(self, size: int) -> bytes:
+        data = os.read(self.fd, size)
+        if self.raw_sha is not None:
+            self.raw_sha.update(data)
+        return data
+
+    def verify(self, to_the_end: bool = False) -> None:
+        """The blob's bytes read so far (to_the_end: all of them) against its digest."""
+        if self.raw_sha is None:
+            return
+        while to_the_end and self._raw(CHUNK):
+            pass
+        if f"sha256:{self.raw_sha.hexdigest()}" != self.digest:
+            raise ConmanError(f"layer {self.label} does not match its digest")
+
     def read(self, size: int = -1, /) -> bytes:
         size = size if size > 0 else CHUNK
-        data = os.read(self.fd, size) if self.inflate is None else self._inflated(self.inflate, size)
+        data = self._raw(size) if self.inflate is None else self._inflated(self.inflate, size)
         if not data and self.child and (status := self.child.wait()) != 0:
             raise EOFError(f"zstd failed with exit status {status}")  # its output may end early
         self.sha.update(data)
@@ -148,12 +170,12 @@ class _Stream(io.RawIOBase):
         multi-member gzip is one stream, as gzip -d has it."""
         while True:
             if inflate.eof:
-                raw = inflate.unused_data or os.read(self.fd, CHUNK)
+                raw = inflate.unused_data or self._raw(CHUNK)
                 if not raw:
                     return b""
                 inflate = self.inflate = zlib.decompressobj(_GZIP_WBITS)
             else:
-                raw = inflate.unconsumed_tail or os.read(self.fd, CHUNK)
+                raw = inflate.unconsumed_tail or self._raw(CHUNK)
                 if not raw:
                     raise EOFError("the gzip stream ends early")
             if data := inflate.decompress(raw, size):

@@ -184,6 +184,16 @@ def test_the_diff_id_is_the_sha256_of_the_whole_uncompressed_stream(store: Path,
     assert unpack(blob, os.fspath(store / "again")).diff_id == info.diff_id  # no digest: no check
 
 
+@pytest.mark.parametrize("how", ["none", "gzip", "zstd"])
+def test_a_damaged_blob_is_named_by_its_digest_not_by_what_broke(store: Path, how: str) -> None:
+    good = compress(tar(file("a", b"x" * 5000)), how)
+    wanted = f"sha256:{hashlib.sha256(good).hexdigest()}"
+    blob, _ = put(store, good[:-40])  # cut short: not the blob the digest names
+    with pytest.raises(ConmanError, match=f"^layer {wanted[:19]} does not match its digest$"):
+        unpack(blob, os.fspath(store / "layer"), digest=wanted)
+    assert_nothing_left(store)
+
+
 def test_a_blob_that_does_not_match_its_digest_is_refused(store: Path) -> None:
     blob, _ = put(store, tar(file("a", b"a")))
     with pytest.raises(ConmanError, match=r"^layer sha256:0123456789ab does not match its digest$"):
