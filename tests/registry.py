@@ -84,18 +84,43 @@ def _answers(url: str) -> bool:
     try:
         with opener.open(url, timeout=1) as response:
             return int(response.status) == 200
+    except urllib.error.HTTPError as e:
+        return e.code == 401  # up, and asking for credentials
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
 
 
-def start_registry(workdir: Path) -> Registry:
-    """Starts a registry storing under `workdir` and returns once /v2/ answers (10 s at most)."""
+def _bcrypt(password: str) -> str:
+    """libxcrypt's bcrypt (Python's crypt module is deprecated, bcrypt is no stdlib module)."""
+    import ctypes
+
+    libcrypt = ctypes.CDLL("libcrypt.so.1")
+    libcrypt.crypt_gensalt.restype = libcrypt.crypt.restype = ctypes.c_char_p
+    libcrypt.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    libcrypt.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    salt = libcrypt.crypt_gensalt(b"$2b$", 5, None, 0)
+    hashed: bytes = libcrypt.crypt(password.encode(), salt)
+    return hashed.decode()
+
+
+def _htpasswd(workdir: Path, users: dict[str, str]) -> str:
+    """The auth section of a registry that takes these users (bcrypt, as the registry wants)."""
+    path = workdir / "htpasswd"
+    path.write_text("".join(f"{user}:{_bcrypt(password)}\n" for user, password in users.items()))
+    return f"auth:\n  htpasswd:\n    realm: conman-tests\n    path: {path}\n"
+
+
+def start_registry(workdir: Path, users: dict[str, str] | None = None) -> Registry:
+    """Starts a registry storing under `workdir` and returns once /v2/ answers (10 s at most);
+    with users, it asks for their credentials (basic auth)."""
     if not Path(REGISTRY_BIN).exists():
         raise AssertionError(f"{REGISTRY_BIN} is missing (apt-get install docker-registry)")
     workdir.mkdir(parents=True, exist_ok=True)
     host = f"127.0.0.1:{free_port()}"
     config = workdir / "registry.yml"
-    config.write_text(CONFIG.format(root=workdir / "storage", host=host))
+    config.write_text(
+        CONFIG.format(root=workdir / "storage", host=host) + (_htpasswd(workdir, users) if users else "")
+    )
     log_path = workdir / "registry.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(

@@ -4,6 +4,7 @@ Images are built by hand (tests/imagekit.py) and moved by the real skopeo and re
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -265,3 +266,23 @@ def test_run_takes_the_image_config(store: Store, layout: Path) -> None:
     oci = json.loads(config)
     assert "KillSignal=15" in units.splitlines()
     assert (oci["process"]["args"], oci["process"]["cwd"], oci["process"]["user"]["uid"]) == (["id"], "/", 0)
+
+
+def test_pull_with_credentials(store: Store, layout: Path, tmp_path: Path) -> None:
+    with start_registry(tmp_path / "private", users={"ann": "s3cret"}) as private:
+        ref = f"{private.host}/team/app:1"
+        skopeo_copy(
+            f"oci:{layout}:app:1", f"docker://{ref}", "--dest-tls-verify=false", "--dest-creds", "ann:s3cret"
+        )
+        proc = store("pull", ref)
+        assert (proc.returncode, proc.stderr.count("\n")) == (125, 1)
+        assert (
+            proc.stderr.startswith(f"Error: cannot pull {ref}: ")
+            and "authentication required" in proc.stderr
+        )
+        store.ok("pull", "-q", "--creds", "ann:s3cret", ref)
+        store.ok("rmi", ref)
+        auth = tmp_path / "auth.json"
+        token = base64.b64encode(b"ann:s3cret").decode()
+        auth.write_text(json.dumps({"auths": {private.host: {"auth": token}}}))
+        store.ok("pull", "-q", "--authfile", os.fspath(auth), ref)
