@@ -37,13 +37,26 @@ def import_rootfs(store: ImageStore, ref: str, source: str | None) -> Image:
         os.makedirs(staging, mode=0o700)
         try:
             blob, described = _layer_blob(store, staging, source)
-            return _record(store, blob, name, described)
+            try:
+                return _record(store, blob, name, described)
+            except ConmanError as e:
+                store.collect()  # the blob just stored, that no image has
+                raise ConmanError(f"cannot import {source or 'busybox'}: {e}", hint=e.hint) from None
         finally:
             remove_tree(staging)
 
 
 def _layer_blob(store: ImageStore, staging: str, source: str | None) -> tuple[tuple[str, int], str]:
-    """The layer's blob (digest, size) in the store, and where it came from."""
+    """The layer's blob (digest, size) in the store, and where it came from ("-": stdin)."""
+    if source == "-":
+        import shutil
+        import sys
+
+        path = os.path.join(staging, "stdin.tar")
+        with open(path, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        _refuse_image_archive(path, "-")
+        return store.adopt_blob(path, False), "standard input"
     if source is None:
         build_busybox(os.path.join(staging, "rootfs"))
         return store.adopt_blob(
@@ -51,28 +64,27 @@ def _layer_blob(store: ImageStore, staging: str, source: str | None) -> tuple[tu
         ), "host busybox-static"
     described = os.path.abspath(source)
     if os.path.isdir(source):
-        from conman_systemd.image.archive import kind_of
-
-        if kind_of(source) is not None:
-            raise _not_a_rootfs(source)
+        _refuse_image_archive(source, source)
         return store.adopt_blob(_archive(source, staging), False), described
     if not os.path.isfile(source):
         raise ConmanError(
             f"cannot import {source}: no such file or directory",
             hint="SOURCE is a rootfs tarball (.tar, .tar.gz, .tar.zst) or a directory",
         )
-    from conman_systemd.image.archive import kind_of
-
-    if kind_of(source) is not None:
-        raise _not_a_rootfs(source)
+    _refuse_image_archive(source, source)
     return store.adopt_blob(source, True), described
 
 
-def _not_a_rootfs(source: str) -> ConmanError:
-    return ConmanError(
-        f"cannot import {quoted(source)}: it is an image archive, not a root file system",
-        hint=f"load it with `conman image load -i {source}`",
-    )
+def _refuse_image_archive(path: str, source: str) -> None:
+    from conman_systemd.image.archive import kind_of
+
+    if kind_of(path) is not None:
+        raise ConmanError(
+            f"cannot import {quoted(source)}: it is an image archive, not a root file system",
+            hint=f"load it with `conman image load -i {source}`"
+            if source != "-"
+            else "load it with `conman image load`",
+        )
 
 
 def _archive(directory: str, staging: str) -> str:

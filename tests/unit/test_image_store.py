@@ -5,6 +5,7 @@ Images are built by hand (tests/imagekit.py) and moved by the real skopeo and re
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import stat
@@ -38,8 +39,9 @@ class Store:
         self.images = root / "images"
 
     def __call__(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "conman_systemd", "--root", os.fspath(self.root), *args],
-                              capture_output=True, text=True, timeout=120, input=None if stdin is None else stdin.decode("latin-1"))  # fmt: skip
+        argv = [sys.executable, "-m", "conman_systemd", "--root", os.fspath(self.root), *args]
+        proc = subprocess.run(argv, capture_output=True, timeout=120, input=stdin)
+        return subprocess.CompletedProcess(argv, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
     def ok(self, *args: str) -> str:
         proc = self(*args)
@@ -286,3 +288,28 @@ def test_pull_with_credentials(store: Store, layout: Path, tmp_path: Path) -> No
         token = base64.b64encode(b"ann:s3cret").decode()
         auth.write_text(json.dumps({"auths": {private.host: {"auth": token}}}))
         store.ok("pull", "-q", "--authfile", os.fspath(auth), ref)
+
+
+def test_import_from_stdin_and_a_file_that_is_no_tarball(store: Store, tmp_path: Path) -> None:
+    rootfs = layer_tar(busybox_layer())
+    assert len(store("import", "web", "-", stdin=rootfs).stdout.strip()) == 64
+    assert store.inspect("web")["Source"] == "standard input"
+    proc = store("image", "import", "foo", "/etc/hostname")
+    assert proc.returncode == 125
+    assert proc.stderr.startswith("Error: cannot import /etc/hostname: layer sha256:")
+    assert proc.stderr.endswith(": not a valid tar stream (truncated header)\n")
+    assert len(store.blobs()) == 3 and len(store.layer_dirs()) == 1  # web's alone
+
+
+def test_gzipped_docker_archives_zstd_layers_and_stdin_load(store: Store, tmp_path: Path) -> None:
+    layout = tmp_path / "zstd"
+    write_oci_layout(layout, "z:1", [BASE, TOP], APP, compression="zstd")
+    assert store.ok("load", "-i", os.fspath(layout)) == "Loaded image: localhost/z:1\n"
+    archive = tmp_path / "app.tar"
+    skopeo_copy(f"oci:{layout}:z:1", f"oci:{tmp_path / 'gz'}:z:1", "--dest-compress-format", "gzip")
+    skopeo_copy(f"oci:{tmp_path / 'gz'}:z:1", f"docker-archive:{archive}:gz:1")
+    gzipped = tmp_path / "app.tar.gz"
+    gzipped.write_bytes(gzip.compress(archive.read_bytes()))  # as `docker save | gzip` makes it
+    assert store.ok("load", "-i", os.fspath(gzipped)) == "Loaded image: docker.io/library/gz:1\n"
+    assert store("load", stdin=archive.read_bytes()).stdout == "Loaded image: docker.io/library/gz:1\n"
+    assert store.lowers("gz:1")[1] == store.lowers("z:1")[1]  # the same base, once
