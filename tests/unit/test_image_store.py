@@ -313,3 +313,24 @@ def test_gzipped_docker_archives_zstd_layers_and_stdin_load(store: Store, tmp_pa
     assert store.ok("load", "-i", os.fspath(gzipped)) == "Loaded image: docker.io/library/gz:1\n"
     assert store("load", stdin=archive.read_bytes()).stdout == "Loaded image: docker.io/library/gz:1\n"
     assert store.lowers("gz:1")[1] == store.lowers("z:1")[1]  # the same base, once
+
+
+def test_an_image_s_account_files_are_read_inside_it_and_bounded(store: Store, tmp_path: Path) -> None:
+    hostile = [
+        Entry("bin/busybox", data=b"x", mode=0o755),
+        Entry("etc", kind="dir"),
+        Entry("etc/passwd", kind="symlink", target="/etc/passwd"),  # the host's, if followed
+        Entry("etc/group", kind="symlink", target="/dev/zero"),
+    ]
+    huge = [Entry("etc/passwd", data=b"#" * (2 << 20) + b"\nfar:x:7:7::/:/bin/sh\n")]
+    layout = tmp_path / "hostile"
+    write_oci_layout(layout, "links", [hostile], APP)
+    write_oci_layout(layout, "huge", [hostile, huge], APP)
+    store.ok("load", "-i", os.fspath(layout))
+    for ref, args, message in [
+        ("links", ["-u", "root"], 'invalid user "root": no user root in the image\'s /etc/passwd'),
+        ("links", ["-u", "0:root"], 'invalid user "0:root": no group root in the image\'s /etc/group'),
+        ("huge", ["-u", "far"], 'invalid user "far": no user far in the image\'s /etc/passwd'),
+    ]:
+        proc = store("run", "--dry-run", *args, ref, "true")
+        assert (proc.returncode, proc.stderr) == (125, f"Error: {message}\n")
