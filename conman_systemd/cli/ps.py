@@ -8,6 +8,7 @@ import time
 from conman_systemd.cli.columns import ago, table
 from conman_systemd.cli.common import session
 from conman_systemd.core.inspect import describe, infos
+from conman_systemd.image.reference import familiar
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,13 +34,14 @@ def status_text(info: ContainerInfo, now: float) -> str:
 
 def _table(containers: list[ContainerInfo]) -> str:
     now = time.time()
-    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES", "UNIT")]
+    # docker's columns: the unit's name (64 hex digits) is `conman unit NAME`'s, or --format json's
+    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES")]
     for c in containers:
         command = " ".join(c.spec.command)
         command = f'"{command[:20]}…"' if len(command) > 20 else f'"{command}"'
         created = f"{ago(now - c.spec.created)} ago"
         rows.append(
-            (c.spec.short_id, c.spec.image, command, created, status_text(c, now), c.spec.name, c.spec.unit)
+            (c.spec.short_id, familiar(c.spec.image), command, created, status_text(c, now), c.spec.name)
         )
     return table(rows)
 

@@ -51,7 +51,9 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
         for path in ("/etc/resolv.conf", "/etc/hosts"):
             mounts.append({"destination": path, "type": "bind", "source": path, "options": ["rbind", "ro"]})
     for v in spec.volumes:
-        options = ["rbind", "ro" if v.read_only else "rw"]
+        # :ro is read-only all the way down (rro, mount_setattr(2)), as docker 25 makes it: a plain
+        # ro bind of / left the host's /run, /dev/shm and every other mount below writable.
+        options = ["rbind", *(("ro", "rro") if v.read_only else ("rw",))]
         mounts.append({"destination": v.destination, "type": "bind", "source": v.source, "options": options})
     return mounts
 

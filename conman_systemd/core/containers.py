@@ -162,6 +162,7 @@ class Store:
             config = oci.config(spec, self.paths.rootfs(spec.id))
             write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
             write_atomic(self.paths.spec(spec.id), spec.to_json())
+            _make_volume_sources(spec)
         except BaseException as e:
             import shutil
 
@@ -223,3 +224,14 @@ def _unlink_if(link: str, target: str) -> None:
     except OSError as e:
         if e.errno != errno.ENOENT:
             raise
+
+
+def _make_volume_sources(spec: ContainerSpec) -> None:
+    """A volume's missing host directory is made, as docker makes it (root's, 0755)."""
+    for volume in spec.volumes:
+        try:
+            os.makedirs(volume.source, mode=0o755, exist_ok=True)
+        except OSError as e:
+            raise ConmanError(
+                f"cannot create {volume.source}, the source of volume {volume.destination}: {e.strerror}"
+            ) from None

@@ -116,8 +116,6 @@ def parse_volume(text: str) -> Volume:
     mode = parts[2] if len(parts) == 3 else "rw"
     if not os.path.isabs(source):
         raise ConmanError(f'invalid volume "{text}": the source must be an absolute path on the host')
-    if not os.path.exists(source):
-        raise ConmanError(f'invalid volume "{text}": the source {source} does not exist')
     if not os.path.isabs(destination):
         raise ConmanError(f'invalid volume "{text}": the destination must be an absolute path')
     if mode not in ("ro", "rw"):

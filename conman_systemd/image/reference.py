@@ -122,6 +122,14 @@ def candidates(text: str) -> list[Reference]:
     return [parse(text, default_registry=LOCAL), parse(text)]
 
 
+def familiar(name: str) -> str:
+    """A stored name as docker shows it, without the registries a short name means anyway."""
+    for prefix in (f"{DOCKER_HUB}/library/", f"{DOCKER_HUB}/", f"{LOCAL}/"):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
 def is_id_prefix(text: str) -> bool:
     """Whether text could be an image ID or its prefix (sha256: allowed), not a name."""
     hexpart = text.removeprefix("sha256:")

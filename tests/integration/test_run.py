@@ -153,10 +153,19 @@ def test_ps_lists_running_and_exited_containers_and_rm_removes_them(clean: Conma
     running = clean.ok("ps")
     assert "up" in running and "down" not in running
     table = clean.ok("ps", "-a")
-    up = next(line for line in table.splitlines() if line.rstrip().endswith(".service") and " up " in line)
-    down = next(line for line in table.splitlines() if " down " in line)
-    assert "Up " in up and "Exited (4)" in down
-    assert clean.ok("unit", "down").strip() in down
+    assert table.splitlines()[0].split() == [
+        "CONTAINER",
+        "ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]
+    up = next(line for line in table.splitlines() if line.rstrip().endswith(" up"))
+    down = next(line for line in table.splitlines() if line.rstrip().endswith(" down"))
+    assert "Up " in up and "Exited (4)" in down and " busybox:latest " in down
+    assert max(map(len, table.splitlines())) <= 110  # docker's width: no 64-hex unit column
     rows = {c["Name"]: c for c in json.loads(clean.ok("ps", "-a", "--format", "json"))}
     assert rows["down"]["State"]["ExitCode"] == 4 and rows["up"]["State"]["Running"]
     failed = clean("rm", "up")
@@ -187,10 +196,26 @@ def test_options_reach_the_container(clean: Conman, tmp_path_factory: pytest.Tem
     assert ro.returncode == 1 and "Read-only file system" in ro.stderr
     readonly = clean("run", "--rm", "--read-only", "busybox", "touch", "/x")
     assert readonly.returncode == 1 and "Read-only file system" in readonly.stderr
+    made = clean("run", "--rm", "-v", "/var/tmp/made-by-run/sub:/new", "busybox", "sh", "-c", "touch /new/x")
+    assert made.returncode == 0 and clean.sh("stat -c %a /var/tmp/made-by-run/sub/x").returncode == 0
+    clean.sh("rm -rf /var/tmp/made-by-run")
     ep = clean("run", "--rm", "--entrypoint", "echo", "busybox", "a", "b")
     assert ep.stdout == "a b\n"
     net = clean("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net")
     assert net.stdout == "lo\n"
+
+
+def test_a_read_only_volume_is_read_only_all_the_way_down(clean: Conman) -> None:
+    # / holds other mounts (the sandbox's /run and /var/tmp are tmpfs): a plain ro bind of it
+    # leaves them writable, a way for a container to write the host's systemd drop-ins.
+    for inside in (
+        "/host/run/conman-rro-test",
+        "/host/var/tmp/conman-rro-test",
+        "/host/etc/conman-rro-test",
+    ):
+        proc = clean("run", "--rm", "-v", "/:/host:ro", "busybox", "touch", inside)
+        assert proc.returncode == 1 and "Read-only file system" in proc.stderr, (inside, proc.stderr)
+    assert clean.sh("ls /run/conman-rro-test /var/tmp/conman-rro-test").returncode != 0
 
 
 def test_each_container_gets_its_own_writable_layer(clean: Conman) -> None:

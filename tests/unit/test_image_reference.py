@@ -89,3 +89,9 @@ def test_bad_references_are_refused_with_one_line(text: str, message: str) -> No
 def test_id_prefixes() -> None:
     assert reference.is_id_prefix("abcd") and reference.is_id_prefix("sha256:" + "a" * 64)
     assert not reference.is_id_prefix("abc") and not reference.is_id_prefix("xyz12")
+
+
+def test_familiar_names_are_docker_s() -> None:
+    assert [reference.familiar(n) for n in ("docker.io/library/alpine:3", "docker.io/user/app:1",
+            "localhost/web:latest", "quay.io/x/y:2", "127.0.0.1:5000/a:b")] == [
+        "alpine:3", "user/app:1", "web:latest", "quay.io/x/y:2", "127.0.0.1:5000/a:b"]  # fmt: skip

@@ -93,7 +93,10 @@ def test_oci_config_places_the_container_in_the_units_cgroup() -> None:
     assert config["linux"]["cgroupsPath"] == f"/conman.slice/conman-{'a' * 64}.service/container"
     assert {"type": "network"} in config["linux"]["namespaces"]
     assert config["root"] == {"path": "/run/conman/x/rootfs", "readonly": True}
-    assert {"destination": "/d", "type": "bind", "source": "/s", "options": ["rbind", "ro"]} in config[
-        "mounts"
-    ]
+    assert {
+        "destination": "/d",
+        "type": "bind",
+        "source": "/s",
+        "options": ["rbind", "ro", "rro"],
+    } in config["mounts"]
     assert config["process"]["args"] == ["sleep", "1000"]
