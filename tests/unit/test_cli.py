@@ -116,22 +116,6 @@ def test_dry_run_names_a_real_time_stop_signal_as_systemd_does(tmp_path: Path) -
     assert "KillSignal=40" in proc.stdout.splitlines()
 
 
-def test_inspect_format_takes_field_paths() -> None:
-    from conman_systemd.cli.inspect import render_format
-    from conman_systemd.errors import ConmanError
-
-    info = {
-        "Name": "web",
-        "State": {"Pid": 42, "Running": True, "ExitCode": None},
-        "Config": {"Cmd": ["sleep", "1"]},
-    }
-    assert render_format("{{.State.Pid}}", info) == "42"
-    assert render_format("{{ .Name }} {{.State.Running}} {{.State.ExitCode}}", info) == "web true <no value>"
-    assert render_format("{{.Config.Cmd}}", info) == '["sleep", "1"]'
-    with pytest.raises(ConmanError, match='invalid format "{{.State.Nope}}": no field .State.Nope'):
-        render_format("{{.State.Nope}}", info)
-
-
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
     """`conman ... | head`: no "Error: Broken pipe", no traceback; 141 as a shell tool ends."""
     store_busybox_image(tmp_path)
