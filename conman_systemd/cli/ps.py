@@ -32,33 +32,77 @@ def status_text(info: ContainerInfo, now: float) -> str:
     return text
 
 
-def _table(containers: list[ContainerInfo]) -> str:
-    now = time.time()
-    # docker's columns: the unit's name (64 hex digits) is `conman unit NAME`'s, or --format json's
-    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES")]
-    for c in containers:
-        command = " ".join(c.spec.command)
-        command = f'"{command[:20]}…"' if len(command) > 20 else f'"{command}"'
-        created = f"{ago(now - c.spec.created)} ago"
-        rows.append(
-            (c.spec.short_id, familiar(c.spec.image), command, created, status_text(c, now), c.spec.name)
-        )
-    return table(rows)
+# docker's default columns: the unit's name (64 hex digits) is `conman unit NAME`'s, or {{.Unit}}'s
+DEFAULT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"
+HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+           "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+           "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+           "Unit": "UNIT", "Size": "SIZE"}  # fmt: skip
+
+
+def row(c: ContainerInfo, now: float, truncate: bool = True) -> dict[str, Any]:
+    """A container as docker's `ps --format` fields name it."""
+    command = " ".join(c.spec.command)
+    if truncate and len(command) > 20:
+        command = command[:20] + "…"
+    return {
+        "ID": c.spec.short_id if truncate else c.spec.id,
+        "Image": familiar(c.spec.image),
+        "Command": f'"{command}"',
+        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(c.spec.created)),
+        "RunningFor": f"{ago(now - c.spec.created)} ago",
+        "Ports": "",
+        "State": str(c.state),
+        "Status": status_text(c, now),
+        "Names": c.spec.name,
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.spec.labels.items())),
+        "Mounts": ",".join(v.source for v in c.spec.volumes),
+        "Networks": c.spec.network,
+        "Unit": c.spec.unit,
+        "Size": "",
+    }
+
+
+def formatted(rows: list[dict[str, Any]], template: str) -> str:
+    """rows through a Go template; `table TEMPLATE` adds the header and aligns the \\t columns."""
+    from conman_systemd.cli.gotemplate import render
+
+    if not template.startswith("table"):
+        return "\n".join(render(template, r) for r in rows)
+    template = template.removeprefix("table").strip() or DEFAULT.removeprefix("table ")
+    template = template.replace("\\t", "\t")
+    lines = [render(template, HEADERS), *(render(template, r) for r in rows)]
+    return table([line.split("\t") for line in lines])
 
 
 def ps(app: App, values: dict[str, Any]) -> int:
     """List containers."""
     fmt = values["fmt"]
     with session(app) as lc:
-        shown = [c for c in infos(lc, detail=fmt == "json") if values["show_all"] or c.running]
+        every = infos(lc, detail=fmt == "json")
+    filters, recent = values["filters"], values["last"] is not None or values["latest"]
+    # as docker: -n/-l and a status filter look at every container, other filters at running ones
+    every_one = values["show_all"] or recent or any(f.startswith("status=") for f in filters)
+    shown = every if every_one else [c for c in every if c.running]
+    if filters:
+        from conman_systemd.cli.ps_filter import matching
+
+        shown = matching(shown, filters)
+    if recent:
+        shown = sorted(shown, key=lambda c: c.spec.created, reverse=True)[
+            : 1 if values["latest"] else values["last"]
+        ]
     if values["quiet"]:
-        text = "\n".join(c.spec.short_id for c in shown)
+        text = "\n".join(c.spec.id if values["no_trunc"] else c.spec.short_id for c in shown)
     elif fmt == "json":
         import json
 
         text = json.dumps([describe(c) for c in shown], indent=2)
     else:
-        text = _table(shown)
+        now = time.time()
+        text = formatted(
+            [row(c, now, not values["no_trunc"]) for c in shown], DEFAULT if fmt == "table" else fmt
+        )
     if text:
         sys.stdout.write(text + "\n")
     return 0

@@ -7,7 +7,7 @@ alike. Handlers are named "module:function" and imported only when their command
 
 from __future__ import annotations
 
-from conman_systemd.core.flags import ARGUMENTS, CREATE, EXEC, FLAG, RUN, Argument, Option, options_of
+from conman_systemd.core.flags import ARGUMENTS, CREATE, EXEC, FLAG, LIST, RUN, Argument, Option, options_of
 from conman_systemd.frozen import Frozen
 
 
@@ -34,7 +34,15 @@ COMMANDS = {
         Option(flags=("-a", "--all"), dest="show_all", kind=FLAG, commands=_PS,
                help="Show all containers, not only running ones."),
         Option(flags=("-q", "--quiet"), dest="quiet", kind=FLAG, commands=_PS, help="Only print IDs."),
-        Option(flags=("--format",), dest="fmt", default="table", choices=("table", "json"),
-               show_default=True, commands=_PS, help="table or json."),
+        Option(flags=("--format",), dest="fmt", default="table", show_default=True, commands=_PS,
+               help="table, json, or a Go template ('{{.Names}}', 'table {{.ID}}\\t{{.Status}}')."),
+        Option(flags=("-f", "--filter"), dest="filters", kind=LIST, commands=_PS,
+               help="KEY=VALUE: name, id, label, status, ancestor, exited."),
+        Option(flags=("-n", "--last"), dest="last", integer=True, commands=_PS,
+               help="The N containers created last (all states)."),
+        Option(flags=("-l", "--latest"), dest="latest", kind=FLAG, commands=_PS,
+               help="The container created last."),
+        Option(flags=("--no-trunc",), dest="no_trunc", kind=FLAG, commands=_PS,
+               help="Full IDs and commands."),
     )),
 }  # fmt: skip

@@ -55,7 +55,7 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "Status": str(info.state),
             "Running": running,
             "Pid": info.pid,
-            "ExitCode": None if running else exited.get("exit_code"),
+            "ExitCode": 0 if running or not exited else exited.get("exit_code"),  # docker's 0 until it ends
             "Result": unit.result or exited.get("result", ""),
             "Error": error.get("message", ""),
             "StartedAt": started.get("started_at"),

@@ -205,6 +205,47 @@ def test_options_reach_the_container(clean: Conman, tmp_path_factory: pytest.Tem
     assert net.stdout == "lo\n"
 
 
+def test_ps_formats_and_filters_as_docker(clean: Conman) -> None:
+    up = clean.ok(
+        "run", "-d", "--name", "web-1", "--label", "tier=front", "busybox", "sleep", "1000"
+    ).strip()
+    clean.ok("run", "--name", "job", "busybox", "sh", "-c", "exit 4")
+    clean.ok("create", "--name", "later", "busybox", "true")
+    assert clean.ok("ps", "--format", "{{.Names}} {{.State}} {{.Image}}") == "web-1 running busybox:latest\n"
+    assert clean.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Status}}").splitlines()[0].split() == [
+        "NAMES",
+        "STATUS",
+    ]
+    assert clean.ok("ps", "-f", "status=exited", "--format", "{{.Names}}") == "job\n"
+    assert clean.ok("ps", "-a", "-f", "exited=4", "-f", "name=^j", "--format", "{{.Names}}") == "job\n"
+    assert clean.ok("ps", "-a", "-f", "label=tier=front", "-q", "--no-trunc") == up + "\n"
+    assert sorted(clean.ok("ps", "-a", "-f", "ancestor=busybox", "--format", "{{.Names}}").split()) == [
+        "job",
+        "later",
+        "web-1",
+    ]
+    assert (
+        clean.ok(
+            "ps", "-a", "-f", "status=created", "-f", "status=running", "--format", "{{.Names}}"
+        ).split()
+        != []
+    )
+    assert clean.ok("ps", "-l", "--format", "{{.Names}}") == "later\n"
+    assert clean.ok("ps", "-n", "2", "--format", "{{.Names}}").split() == ["later", "job"]
+    assert (
+        clean.ok("inspect", "-f", "{{.State.ExitCode}} {{json .Config.Labels}}", "web-1")
+        == '0 {"tier":"front"}\n'
+    )
+    bad = clean("ps", "-f", "colour=red")
+    assert (bad.returncode, bad.stderr) == (
+        125,
+        'Error: invalid filter "colour=red"\nHint: use KEY=VALUE, KEY one of name, id, label, status, ancestor, exited\n',
+    )
+    bad = clean("ps", "--format", "{{.Nope}}")
+    assert (bad.returncode, bad.stderr) == (125, 'Error: invalid format "{{.Nope}}": no field .Nope\n')
+    clean.ok("rm", "-f", "web-1", "job", "later")
+
+
 def test_a_read_only_volume_is_read_only_all_the_way_down(clean: Conman) -> None:
     # / holds other mounts (the sandbox's /run and /var/tmp are tmpfs): a plain ro bind of it
     # leaves them writable, a way for a container to write the host's systemd drop-ins.
