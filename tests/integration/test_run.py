@@ -209,7 +209,7 @@ def test_ps_formats_and_filters_as_docker(clean: Conman) -> None:
     up = clean.ok(
         "run", "-d", "--name", "web-1", "--label", "tier=front", "busybox", "sleep", "1000"
     ).strip()
-    clean.ok("run", "--name", "job", "busybox", "sh", "-c", "exit 4")
+    assert clean("run", "--name", "job", "busybox", "sh", "-c", "exit 4").returncode == 4
     clean.ok("create", "--name", "later", "busybox", "true")
     assert clean.ok("ps", "--format", "{{.Names}} {{.State}} {{.Image}}") == "web-1 running busybox:latest\n"
     assert clean.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Status}}").splitlines()[0].split() == [
