@@ -4,7 +4,8 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 
 def ago(seconds: float) -> str:
@@ -31,3 +32,16 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(
         "   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )
+
+
+def formatted(rows: Sequence[Mapping[str, Any]], template: str, headers: Mapping[str, str]) -> str:
+    """rows through a Go template (docker's --format); `table TEMPLATE` adds the header (the
+    template run over headers) and aligns the tab-separated columns ("\\t" as typed works too)."""
+    from conman_systemd.cli.gotemplate import render
+
+    template = template.replace("\\t", "\t")
+    if not template.startswith("table"):
+        return "\n".join(render(template, r) for r in rows)
+    template = template.removeprefix("table").strip()
+    lines = [render(template, headers), *(render(template, r) for r in rows)]
+    return table([line.split("\t") for line in lines])

@@ -164,30 +164,45 @@ def tag(app: App, source: str, target: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only print IDs.")
 @click.option("--digests", is_flag=True, help="Show the digests images were pulled by.")
 @click.option("--no-trunc", is_flag=True, help="Full image IDs.")
+@click.option("--format", "fmt", help="A Go template ('{{.Repository}}:{{.Tag}}', 'table ...') or json.")
 @click.pass_obj
-def ls(app: App, show_all: bool, quiet: bool, digests: bool, no_trunc: bool) -> None:
+def ls(app: App, show_all: bool, quiet: bool, digests: bool, no_trunc: bool, fmt: str | None) -> None:
     """List images (docker's `images`)."""
-    from conman_systemd.image.view import ls_rows
+    from conman_systemd.cli.columns import formatted
+    from conman_systemd.image.view import HEADERS, ls_rows, ls_template
 
     images = _store(app).all()  # -a: docker's, for intermediate build images conman never has
     if quiet:
         for i in dict.fromkeys(i.id if no_trunc else i.short_id for i in images):
             click.echo(i)
         return
-    click.echo(ls_rows(images, digests=digests, full_ids=no_trunc))
+    rows = ls_rows(images, full_ids=no_trunc)
+    if fmt == "json":
+        import json
+
+        click.echo("\n".join(json.dumps(r) for r in rows))
+    elif text := formatted(rows, fmt or ls_template(digests), HEADERS):
+        click.echo(text)
 
 
 @image.command("inspect")
 @click.argument("images", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt", help="A Go template, e.g. '{{.Config.Cmd}}'.")
 @click.pass_obj
-def inspect(app: App, images: tuple[str, ...]) -> None:
+def inspect(app: App, images: tuple[str, ...], fmt: str | None) -> None:
     """Show images as JSON, in docker's shape."""
     import json
 
+    from conman_systemd.cli.gotemplate import render
     from conman_systemd.image.view import inspect_dict
 
     store = _store(app)
-    click.echo(json.dumps([inspect_dict(store, store.get(ref)) for ref in images], indent=4))
+    described = [inspect_dict(store, store.get(ref)) for ref in images]
+    if fmt is None:
+        click.echo(json.dumps(described, indent=4))
+        return
+    for info in described:
+        click.echo(render(fmt, info))
 
 
 @image.command("history")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from conman_systemd.cli.columns import ago, table
+from conman_systemd.cli.columns import ago, formatted
 from conman_systemd.cli.common import session
 from conman_systemd.core.inspect import describe, infos
 from conman_systemd.image.reference import familiar
@@ -63,18 +63,6 @@ def row(c: ContainerInfo, now: float, truncate: bool = True) -> dict[str, Any]:
     }
 
 
-def formatted(rows: list[dict[str, Any]], template: str) -> str:
-    """rows through a Go template; `table TEMPLATE` adds the header and aligns the \\t columns."""
-    from conman_systemd.cli.gotemplate import render
-
-    if not template.startswith("table"):
-        return "\n".join(render(template, r) for r in rows)
-    template = template.removeprefix("table").strip() or DEFAULT.removeprefix("table ")
-    template = template.replace("\\t", "\t")
-    lines = [render(template, HEADERS), *(render(template, r) for r in rows)]
-    return table([line.split("\t") for line in lines])
-
-
 def ps(app: App, values: dict[str, Any]) -> int:
     """List containers."""
     fmt = values["fmt"]
@@ -100,9 +88,8 @@ def ps(app: App, values: dict[str, Any]) -> int:
         text = json.dumps([describe(c) for c in shown], indent=2)
     else:
         now = time.time()
-        text = formatted(
-            [row(c, now, not values["no_trunc"]) for c in shown], DEFAULT if fmt == "table" else fmt
-        )
+        rows = [row(c, now, not values["no_trunc"]) for c in shown]
+        text = formatted(rows, DEFAULT if fmt == "table" else fmt, HEADERS)
     if text:
         sys.stdout.write(text + "\n")
     return 0

@@ -18,19 +18,33 @@ def _repository_tag(name: str) -> tuple[str, str]:
     return (repository, tag) if "/" not in tag else (name, "<none>")
 
 
-def ls_rows(images: list[Image], *, digests: bool, full_ids: bool) -> str:
+HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
+           "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE"}  # fmt: skip
+
+
+def ls_rows(images: list[Image], *, full_ids: bool) -> list[dict[str, str]]:
+    """A row per name (per image without one), with docker's `images --format` fields."""
     now = time.time()
-    header = ["REPOSITORY", "TAG", *(["DIGEST"] if digests else []), "IMAGE ID", "CREATED", "SIZE"]
-    rows = [header]
+    rows = []
     for image in images:
-        digest = image.manifest or "<none>"
-        image_id = f"sha256:{image.id}" if full_ids else image.short_id
-        created = f"{ago(now - image.created)} ago" if image.created else "N/A"
         for repository, tag in [_repository_tag(n) for n in image.names] or [("<none>", "<none>")]:
-            rows.append(
-                [repository, tag, *([digest] if digests else []), image_id, created, size(image.size)]
-            )
-    return table(rows)
+            rows.append({
+                "Repository": repository,
+                "Tag": tag,
+                "Digest": image.manifest or "<none>",
+                "ID": f"sha256:{image.id}" if full_ids else image.short_id,
+                "CreatedSince": f"{ago(now - image.created)} ago" if image.created else "N/A",
+                "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(image.created)),
+                "Size": size(image.size),
+            })  # fmt: skip
+    return rows
+
+
+def ls_template(digests: bool) -> str:
+    digest = "{{.Digest}}\t" if digests else ""
+    return (
+        f"table {{{{.Repository}}}}\t{{{{.Tag}}}}\t{digest}{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
+    )
 
 
 def _rfc3339(seconds: float) -> str:

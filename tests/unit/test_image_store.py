@@ -334,3 +334,17 @@ def test_an_image_s_account_files_are_read_inside_it_and_bounded(store: Store, t
     ]:
         proc = store("run", "--dry-run", *args, ref, "true")
         assert (proc.returncode, proc.stderr) == (125, f"Error: {message}\n")
+
+
+def test_images_and_image_inspect_take_go_templates(store: Store, layout: Path) -> None:
+    store.ok("load", "-i", os.fspath(layout))
+    image_id = store.inspect("app:1")["Id"]
+    assert store.ok("images", "--format", "{{.Repository}}:{{.Tag}}") == "localhost/app:1\n"
+    table = store.ok("images", "--format", "table {{.Tag}}\\t{{.ID}}").splitlines()
+    assert [line.split() for line in table] == [["TAG", "IMAGE", "ID"], ["1", str(image_id)[7:19]]]
+    assert (
+        store.ok("image", "inspect", "-f", "{{.Config.User}} {{json .Config.Cmd}}", "app:1")
+        == 'app ["hello"]\n'
+    )
+    proc = store("images", "--format", "{{.Nope}}")
+    assert (proc.returncode, proc.stderr) == (125, 'Error: invalid format "{{.Nope}}": no field .Nope\n')
