@@ -49,7 +49,7 @@ CLICKS_OWN = [
     ("run", ["-e"]),
     ("run", ["--name", "-x", "busybox"]),  # a value that looks like an option
     ("exec", ["web"]),  # no command
-    ("ps", ["--format", "yaml"]),
+    ("ps", ["-n", "many"]),  # click says what an integer is
     ("ps", ["extra"]),
 ]
 
