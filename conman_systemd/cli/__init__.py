@@ -13,7 +13,7 @@ import os
 import sys
 
 from conman_systemd.container.paths import Paths
-from conman_systemd.errors import EXIT_ENGINE, ConmanError
+from conman_systemd.errors import EXIT_ENGINE, ConmanError, quoted
 from conman_systemd.frozen import Frozen
 from conman_systemd.log import debug_enabled
 
@@ -37,9 +37,25 @@ class App(Frozen):
 
     @classmethod
     def from_environment(cls, root: str | None = None, runroot: str | None = None) -> App:
-        return cls(
+        app = cls(
             root=root or os.environ.get("CONMAN_ROOT") or DEFAULT_ROOT,
             runroot=runroot or os.environ.get("CONMAN_RUNROOT") or DEFAULT_RUNROOT,
+        )
+        _check_path("--root", app.root)
+        _check_path("--runroot", app.runroot)
+        return app
+
+
+# The paths go into the unit's command lines: systemd reads $ (variables), % (specifiers), ; \
+# quotes and spaces there when it loads the unit again after a daemon-reload.
+_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@=,:~")
+
+
+def _check_path(option: str, path: str) -> None:
+    if not path.startswith("/") or not _PATH_CHARS.issuperset(path):
+        raise ConmanError(
+            f"invalid {option} {quoted(path)}: use an absolute path of letters, digits and /._-+@=,:~",
+            hint="systemd would read the other characters in the unit's command lines",
         )
 
 

@@ -156,7 +156,7 @@ def cli(ctx: click.Context, debug: bool, root: str, runroot: str) -> None:
         ctx.exit(0)
     if debug:
         set_debug(True)
-    ctx.obj = App(root=root, runroot=runroot)
+    ctx.obj = App.from_environment(root, runroot)
 
 
 def click_main(argv: list[str]) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conman_systemd.container.paths import Paths
+from conman_systemd.errors import quoted
 from conman_systemd.image.rootfs import build_busybox, import_rootfs
 from conman_systemd.image.store import ImageStore
 
@@ -151,3 +152,18 @@ def test_entries_print_back_as_the_bytes_written() -> None:
     ]
     assert out.getvalue().decode() == "".join(expected)
     assert err.getvalue() == b"1970-01-01T00:00:00.000005000Z oops\n" and printer.cursor == "c9"
+
+
+@pytest.mark.parametrize(
+    "root", ["/var/lib/con$man", "/var/lib/a;b", "/var/lib/50%", "relative", "/a b", "/x\ny"]
+)
+@pytest.mark.parametrize("command", [["ps"], ["images"]])  # the fast path and click's
+def test_a_root_systemd_would_misread_is_refused(root: str, command: list[str]) -> None:
+    proc = conman("--root", root, *command)
+    assert (proc.returncode, proc.stdout) == (125, "")
+    assert proc.stderr == (
+        f"Error: invalid --root {quoted(root)}: use an absolute path of letters, digits and /._-+@=,:~\n"
+        "Hint: systemd would read the other characters in the unit's command lines\n"
+    )
+    proc = conman("--runroot", "/run/con man", *command)
+    assert proc.stderr.startswith('Error: invalid --runroot "/run/con man": ')
