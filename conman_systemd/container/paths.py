@@ -78,7 +78,7 @@ class Paths(Frozen):
         return os.path.join(self.container(cid), "work")
 
     def record(self, cid: str, kind: str) -> str:
-        """kind: "started", "exit" or "error"."""
+        """kind: "started", "exit", "error", "backoff" or "stop-requested"."""
         return os.path.join(self.container(cid), f"{kind}.json")
 
     def lock(self, cid: str) -> str:

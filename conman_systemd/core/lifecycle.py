@@ -51,7 +51,7 @@ class Lifecycle:
             info = self.info(spec)  # the watch takes in the unit's state too
             if info.running:
                 return watch
-            for kind in ("error", "exit"):
+            for kind in ("error", "exit", "backoff", "stop-requested"):  # a user's start: no back-off
                 _remove(self.paths.record(spec.id, kind))
         result = self.systemd.start_transient(spec.unit, unit.encode(unit.properties(spec, self.paths)))
         if result != JOB_DONE:

@@ -14,6 +14,7 @@ from conman_systemd.container.paths import Paths, write_record
 from conman_systemd.container.removal import release, remove_state
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.log import debug
+from conman_systemd.shim import backoff
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of it
@@ -40,7 +41,9 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
     if spec.remove_on_exit:
         remove_state(paths, spec.id, spec.name, spec.runtime)
     else:
-        write_record(paths, spec.id, "exit", finished_at=time.time(), exit_code=code, result=result)
+        finished_at = time.time()
+        write_record(paths, spec.id, "exit", finished_at=finished_at, exit_code=code, result=result)
+        backoff.count_exit(paths, spec, finished_at)
         release(paths, spec.id, spec.runtime)
     if spec.restart_max and result != "success":
         _end_restarts_after(spec, spec.restart_max)

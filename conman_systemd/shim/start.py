@@ -19,7 +19,7 @@ from conman_systemd.container.runtime import Runtime
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unified_cgroups, unit_cgroup
 from conman_systemd.errors import ConmanError
 from conman_systemd.log import debug
-from conman_systemd.shim import systemd_io
+from conman_systemd.shim import backoff, systemd_io
 from conman_systemd.shim.exits import exit_code, exit_like
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -83,6 +83,8 @@ def hand_over(spec: ContainerSpec, pid: int) -> None:
 
 def start(paths: Paths, spec: ContainerSpec) -> int:
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1)  # the init stays our child until hand-over
+    if spec.restarts:
+        backoff.wait_before_start(paths, spec)
     enter_unit_cgroup(spec)
     mount_rootfs(paths, spec)
     if spec.owns_stdio:

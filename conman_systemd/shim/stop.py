@@ -11,6 +11,7 @@ import select
 
 from conman_systemd.container.paths import Paths, read_record
 from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.shim import backoff
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of it
@@ -31,6 +32,7 @@ def _timeout(paths: Paths, spec: ContainerSpec) -> float:
 
 
 def stop(paths: Paths, spec: ContainerSpec) -> int:
+    backoff.stop_requested(paths, spec.id)  # asked for: no back-off counts it
     # The container's init, as recorded at start: with -i/-t the main process is the IO server.
     started = read_record(paths, spec.id, "started") or {}
     try:

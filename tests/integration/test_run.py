@@ -146,6 +146,25 @@ def test_restart_always_restarts_after_a_clean_exit_and_stop_wins(clean: Conman)
     assert json.loads(clean.ok("inspect", "phoenix"))[0]["State"]["Status"] == "exited"
 
 
+def test_a_container_that_keeps_failing_is_restarted_ever_more_slowly(clean: Conman) -> None:
+    cid = clean.ok(
+        "run", "-d", "--name", "crashy", "--restart", "always", "busybox", "sh", "-c", "exit 1"
+    ).strip()
+    unit = clean.ok("unit", "crashy").strip()
+    deadline = time.monotonic() + 60
+    status = ""
+    while "back-off after 4 quick exits" not in status and time.monotonic() < deadline:
+        status = show(clean, unit, "StatusText")["StatusText"]
+        time.sleep(0.05)
+    assert status == "restarting in 0.8 s: back-off after 4 quick exits"
+    assert int(show(clean, unit, "NRestarts")["NRestarts"]) <= 5  # not the 100 ms of systemd alone
+    clean.ok("stop", "crashy")  # also while the start waits
+    assert show(clean, unit, "ActiveState")["ActiveState"] in ("inactive", "failed")
+    records = clean.sh(f"ls /var/lib/conman/containers/{cid}").stdout.split()
+    assert "backoff.json" not in records and "stop-requested.json" not in records
+    clean.ok("rm", "crashy")
+
+
 def test_ps_lists_running_and_exited_containers_and_rm_removes_them(clean: Conman) -> None:
     clean.ok("run", "-d", "--name", "up", "busybox", "sleep", "1000")
     clean.ok("run", "-d", "--name", "down", "busybox", "sh", "-c", "exit 4")
