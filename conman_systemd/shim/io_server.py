@@ -123,15 +123,22 @@ class Server:
             self.drop(fd)
             return
         for kind, payload in frames:
-            if kind == Kind.STDIN and self.stdin is not None:
-                write_all(self.stdin, payload)
-            elif kind == Kind.STDIN_EOF:
-                self.close_stdin()
-            elif kind == Kind.RESIZE and self.tty and self.stdin is not None:
-                rows, cols = unpack_size(payload)
-                fcntl.ioctl(self.stdin, TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-            elif kind == Kind.SIGNAL:
-                kill(self.pid, unpack_int(payload))
+            try:
+                self.handle(kind, payload)
+            except (struct.error, OSError, ValueError):  # a malformed frame: drop its sender, not us
+                self.drop(fd)
+                return
+
+    def handle(self, kind: int, payload: bytes) -> None:
+        if kind == Kind.STDIN and self.stdin is not None:
+            write_all(self.stdin, payload)
+        elif kind == Kind.STDIN_EOF:
+            self.close_stdin()
+        elif kind == Kind.RESIZE and self.tty and self.stdin is not None:
+            rows, cols = unpack_size(payload)
+            fcntl.ioctl(self.stdin, TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        elif kind == Kind.SIGNAL:
+            kill(self.pid, unpack_int(payload))
 
     def close_stdin(self) -> None:
         if self.stdin is None:

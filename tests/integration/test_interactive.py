@@ -167,3 +167,16 @@ def test_attach_to_a_container_without_a_terminal_streams_its_output(clean: Conm
     )
     proc = clean("attach", "plain", timeout=30)
     assert (proc.stdout, proc.stderr, proc.returncode) == ("late\n", "oops\n", 6)
+
+
+def test_malformed_attach_frames_drop_their_sender_not_the_container(clean: Conman) -> None:
+    cid = clean.ok("run", "-dit", "--name", "sturdy", "busybox", "sh").strip()
+    socket_path = f"/run/conman/{cid}/attach"
+    for bad in ("struct.pack('>BI', 2, 1) + b'x'", "struct.pack('>BI', 3, 4) + struct.pack('>i', 999)",
+                "struct.pack('>BI', 3, 1) + b'x'", "struct.pack('>BI', 77, 0)", "struct.pack('>BI', 0, 1 << 30)"):  # fmt: skip
+        script = (f"import socket, struct; s = socket.socket(socket.AF_UNIX); s.connect({socket_path!r}); "
+                  f"s.sendall({bad}); s.settimeout(10); print(s.recv(1))")  # fmt: skip
+        sent = clean.system.run(["python3", "-c", script])
+        assert sent.stdout == "b''\n", (bad, sent.stderr)  # dropped: the shim closed it
+        assert json.loads(clean.ok("inspect", "sturdy"))[0]["State"]["Running"], bad
+    clean.ok("rm", "-f", "sturdy")
