@@ -11,6 +11,8 @@ stop` nor the unit's limits reach.
 
 from __future__ import annotations
 
+import os
+
 from conman_systemd.container.spec import ContainerSpec, unit_cgroup
 
 TYPE_CHECKING = False
@@ -58,6 +60,20 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
     return mounts
 
 
+HOST_NOTIFY_SOCKET = "/run/systemd/notify"
+
+
+def exposed_notify_sockets(spec: ContainerSpec) -> list[str]:
+    """Where a volume shows the host's sd_notify socket in the container (`-v /run:/run`): masked,
+    so the container cannot speak for its unit (MAINPID= of a host process, that a stop kills)."""
+    masked = []
+    for v in spec.volumes:
+        inside = os.path.relpath(HOST_NOTIFY_SOCKET, v.source)
+        if not inside.startswith(".."):
+            masked.append(os.path.normpath(os.path.join(v.destination, inside)))
+    return masked
+
+
 def environment(spec: ContainerSpec) -> list[str]:
     """The container's environment: the image's and the user's, PATH and HOSTNAME ensured."""
     env = {} if any(e.startswith("PATH=") for e in spec.env) else {"PATH": DEFAULT_PATH[5:]}
@@ -93,7 +109,7 @@ def config(spec: ContainerSpec, rootfs: str) -> dict[str, Any]:
             "cgroupsPath": f"{unit_cgroup(spec.id)}/container",
             "namespaces": namespaces,
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "maskedPaths": MASKED_PATHS,
+            "maskedPaths": [*MASKED_PATHS, *exposed_notify_sockets(spec)],
             "readonlyPaths": READONLY_PATHS,
         },
         "annotations": {"io.conman.name": spec.name, "io.conman.image": spec.image},

@@ -46,7 +46,7 @@ def test_detached_container_is_supervised_by_systemd(clean: Conman) -> None:
     assert 'Status: "container web is running' in status
     props = show(clean, unit, "MainPID", "Type", "Delegate", "KillMode", "SyslogIdentifier", "NotifyAccess")
     assert props["Type"] == "notify" and props["Delegate"] == "yes" and props["KillMode"] == "mixed"
-    assert props["SyslogIdentifier"] == "web" and props["NotifyAccess"] == "all"
+    assert props["SyslogIdentifier"] == "web" and props["NotifyAccess"] == "main"
     cmdline = clean.sh(f"cat /proc/{props['MainPID']}/cmdline | tr '\\0' ' '").stdout
     assert cmdline == "sleep 1000 "
     # The container's processes live in the unit's cgroup.
@@ -259,6 +259,15 @@ def test_ps_formats_and_filters_as_docker(clean: Conman) -> None:
     bad = clean("ps", "--format", "{{.Nope}}")
     assert (bad.returncode, bad.stderr) == (125, 'Error: invalid format "{{.Nope}}": no field .Nope\n')
     clean.ok("rm", "-f", "web-1", "job", "later")
+
+
+def test_a_container_cannot_speak_for_its_unit(clean: Conman) -> None:
+    # The host's /run in the container: its sd_notify socket is masked (no MAINPID= of a host
+    # process, which a stop would then kill); the rest of /run stays as the user asked.
+    script = "test -S /h/systemd/notify && echo socket || echo masked; test -d /h/systemd && echo rest"
+    assert clean.ok("run", "--rm", "-v", "/run:/h", "busybox", "sh", "-c", script) == "masked\nrest\n"
+    whole = script.replace("/h/", "/host/run/")
+    assert clean.ok("run", "--rm", "-v", "/:/host:ro", "busybox", "sh", "-c", whole) == "masked\nrest\n"
 
 
 def test_a_read_only_volume_is_read_only_all_the_way_down(clean: Conman) -> None:

@@ -35,7 +35,7 @@ def props(spec: ContainerSpec) -> dict[str, object]:
 
 def test_forced_defaults() -> None:
     p = props(make())
-    assert p["Type"] == "notify" and p["NotifyAccess"] == "all" and p["Delegate"] is True
+    assert p["Type"] == "notify" and p["NotifyAccess"] == "main" and p["Delegate"] is True
     assert p["KillMode"] == "mixed" and p["KillSignal"] == signal.SIGTERM
     assert p["SyslogIdentifier"] == "web"
     assert p["Description"] == "conman container web (busybox:latest)"
@@ -100,3 +100,15 @@ def test_oci_config_places_the_container_in_the_units_cgroup() -> None:
         "options": ["rbind", "ro", "rro"],
     } in config["mounts"]
     assert config["process"]["args"] == ["sleep", "1000"]
+
+
+def test_a_volume_that_shows_the_host_s_notify_socket_masks_it() -> None:
+    from conman_systemd.container.oci import exposed_notify_sockets
+    from conman_systemd.container.spec import Volume
+
+    volumes = (Volume(source="/", destination="/host"), Volume(source="/run", destination="/r"),
+               Volume(source="/run/systemd/notify", destination="/n"), Volume(source="/var", destination="/v"))  # fmt: skip
+    spec = ContainerSpec(
+        id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",), volumes=volumes
+    )
+    assert exposed_notify_sockets(spec) == ["/host/run/systemd/notify", "/r/systemd/notify", "/n"]
