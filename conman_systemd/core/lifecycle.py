@@ -73,15 +73,17 @@ class Lifecycle:
         )
 
     def stop(self, spec: ContainerSpec, timeout: int | None = None) -> None:
-        if not self.running(spec):
-            return
-        if timeout is not None:
-            # Read by the unit's stop helper (conman-shim stop).
-            from conman_systemd.container.paths import write_atomic
+        if self.running(spec):
+            if timeout is not None:
+                # Read by the unit's stop helper (conman-shim stop).
+                from conman_systemd.container.paths import write_atomic
 
-            write_atomic(self.paths.stop_timeout(spec.id), str(timeout))
-        budget = (timeout if timeout is not None else spec.stop_timeout) + unit.STOP_MARGIN + 30
-        self.systemd.stop(spec.unit, timeout=budget)
+                write_atomic(self.paths.stop_timeout(spec.id), str(timeout))
+            budget = (timeout if timeout is not None else spec.stop_timeout) + unit.STOP_MARGIN + 30
+            self.systemd.stop(spec.unit, timeout=budget)
+        # A stop asked for ends the restart back-off (between two restarts no ExecStop runs).
+        for kind in ("backoff", "stop-requested"):
+            _remove(self.paths.record(spec.id, kind))
 
     def kill(self, spec: ContainerSpec, sig: int) -> None:
         if not self.running(spec):
