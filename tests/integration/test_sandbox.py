@@ -236,7 +236,7 @@ systemctl stop dbus.socket dbus.service
 conman system check | grep '^systemd:'
 conman run --rm busybox sh -c 'echo out; exit 4' || echo "exit $?"
 conman run -d --name w busybox sleep 100 >/dev/null
-conman ps --format table | grep -c ' w '
+conman ps --format table | grep -c ' w$'
 conman stop -t 0 w
 conman wait w
 conman rm w >/dev/null
