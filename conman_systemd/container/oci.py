@@ -51,7 +51,10 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
     ]  # fmt: skip
     if spec.network == "host":
         for path in ("/etc/resolv.conf", "/etc/hosts"):
-            mounts.append({"destination": path, "type": "bind", "source": path, "options": ["rbind", "ro"]})
+            if os.path.exists(path):  # a minimal root (debootstrap's) has no /etc/hosts: the image's then
+                mounts.append(
+                    {"destination": path, "type": "bind", "source": path, "options": ["rbind", "ro"]}
+                )
     for v in spec.volumes:
         # :ro is read-only all the way down (rro, mount_setattr(2)), as docker 25 makes it: a plain
         # ro bind of / left the host's /run, /dev/shm and every other mount below writable.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Any
 
@@ -104,7 +105,6 @@ def test_oci_config_places_the_container_in_the_units_cgroup() -> None:
 
 def test_a_volume_that_shows_the_host_s_notify_socket_masks_it() -> None:
     from conman_systemd.container.oci import exposed_notify_sockets
-    from conman_systemd.container.spec import Volume
 
     volumes = (Volume(source="/", destination="/host"), Volume(source="/run", destination="/r"),
                Volume(source="/run/systemd/notify", destination="/n"), Volume(source="/var", destination="/v"))  # fmt: skip
@@ -112,3 +112,11 @@ def test_a_volume_that_shows_the_host_s_notify_socket_masks_it() -> None:
         id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",), volumes=volumes
     )
     assert exposed_notify_sockets(spec) == ["/host/run/systemd/notify", "/r/systemd/notify", "/n"]
+
+
+def test_a_host_without_etc_hosts_gives_the_container_the_image_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_exists = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda p: p != "/etc/hosts" and real_exists(p))
+    spec = ContainerSpec(id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",))
+    destinations = [m["destination"] for m in oci.config(spec, "/rootfs")["mounts"]]
+    assert "/etc/resolv.conf" in destinations and "/etc/hosts" not in destinations
