@@ -152,10 +152,22 @@ def test_deb_contents(deb: Deb) -> None:
 
 def test_deb_relationships(deb: Deb) -> None:
     field = run(["dpkg-deb", "-f", str(deb.deb), "Depends"])
-    assert {"crun", "runc", "systemd", "libsystemd0", "python3-click"} <= dep_names(field), field
+    assert {
+        "crun",
+        "runc",
+        "systemd",
+        "libsystemd0",
+        "python3-click",
+        "default-dbus-system-bus",
+    } <= dep_names(field), field
+    assert "python3 (>= 3.11)" in field and "default-dbus-system-bus | dbus-system-bus" in field
     assert "crun | runc" in field, "either runtime will do"
     # The code imports neither: nothing pulls them in (pystemd alone compiled with gcc on every install).
-    assert dep_names(run(["dpkg-deb", "-f", str(deb.deb), "Recommends"])) == {"skopeo", "zstd"}
+    assert dep_names(run(["dpkg-deb", "-f", str(deb.deb), "Recommends"])) == {
+        "busybox-static",
+        "skopeo",
+        "zstd",
+    }
     everything = run(["dpkg-deb", "-f", str(deb.deb), "Depends", "Recommends", "Suggests"])
     assert "jeepney" not in everything and "pystemd" not in everything, everything
 
@@ -163,11 +175,17 @@ def test_deb_relationships(deb: Deb) -> None:
 def test_deb_maintainer_scripts_keep_containers_on_upgrade(deb: Deb) -> None:
     postinst = run(["dpkg-deb", "-I", str(deb.deb), "postinst"])
     prerm = run(["dpkg-deb", "-I", str(deb.deb), "prerm"])
+    postrm = run(["dpkg-deb", "-I", str(deb.deb), "postrm"])
     assert "systemd-tmpfiles" in postinst and "conman.conf" in postinst
-    assert "deb-systemd-invoke start 'conman.slice'" in postinst
+    # The slice is static and starts with the first container: starting it at install only
+    # printed "conman.slice is a disabled or a static unit".
+    assert "deb-systemd-invoke start" not in postinst
     # dh_installsystemd --no-stop-on-upgrade: no restart, and the slice is stopped on remove only.
     assert "restart" not in postinst + prerm
-    assert "stop 'conman.slice'" in prerm and '"$1" = remove' in prerm
+    assert "systemctl stop conman.slice" in prerm and '"$1" = remove' in prerm
+    # remove unloads the units that ended failed; purge takes conman's state, so a reinstall starts empty
+    assert "systemctl reset-failed 'conman-*.service'" in postrm
+    assert 'if [ "$1" = purge ]; then\n    rm -rf /var/lib/conman /run/conman /etc/conman' in postrm
 
 
 def test_lintian_no_errors(deb: Deb) -> None:
@@ -202,7 +220,8 @@ def test_rpm_relationships(rpm: Rpm) -> None:
     assert {"(crun or runc)", "systemd"} <= set(lines), lines
     assert any("dist(click)" in r for r in lines), lines
     assert not any("jeepney" in r or "pystemd" in r for r in lines), lines
-    assert rpm.q("--recommends").split() == ["skopeo", "zstd"]
+    assert rpm.q("--recommends").split() == ["busybox", "skopeo", "zstd"]
+    assert {"dbus", "python3 >= 3.11"} <= set(lines), lines
 
 
 def test_rpm_scriptlets_keep_containers_on_upgrade(rpm: Rpm) -> None:
