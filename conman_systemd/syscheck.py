@@ -54,17 +54,24 @@ def check_cgroups(report: Report) -> None:
         report.problems.append("no cgroup filesystem is mounted at /sys/fs/cgroup")
 
 
+def tool_version(name: str) -> tuple[str, str] | None:
+    """(path, version) of a tool on PATH, from the first line of its --version; None if missing."""
+    path = runner.find_binary(name)
+    if path is None:
+        return None
+    out = runner.run([path, "--version"], check=False).stdout
+    return path, out.split("\n", 1)[0].removeprefix(f"{name} version ").strip() or "unknown"
+
+
 def check_runtimes(report: Report) -> None:
     found = False
     for name in RUNTIMES:
-        path = runner.find_binary(name)
-        if path is None:
+        tool = tool_version(name)
+        if tool is None:
             report.add(name, "not found")
             continue
         found = True
-        out = runner.run([path, "--version"], check=False).stdout
-        version = out.split("\n", 1)[0].removeprefix(f"{name} version ").strip() or "unknown"
-        report.add(name, f"{path} {version}")
+        report.add(name, f"{tool[0]} {tool[1]}")
     if not found:
         report.problems.append("no OCI runtime is installed: apt-get install crun (or runc)")
     else:

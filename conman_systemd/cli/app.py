@@ -49,7 +49,12 @@ COMMANDS = {
     "history": "conman_systemd.cli.image:history",
     "import": "conman_systemd.cli.image:import_",
     "attach": "conman_systemd.cli.interactive:attach",
+    "container": "conman_systemd.cli.app:container",
+    "version": "conman_systemd.cli.system:version",
 }
+# `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
+CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "prune", "ps", "restart",
+                   "rm", "run", "start", "stop", "unit", "wait")  # fmt: skip
 
 
 def _option(option: Option) -> click.Option:
@@ -137,6 +142,23 @@ class LazyGroup(DockerGroup):
         module, attr = target.split(":")
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
+
+
+class ContainerGroup(LazyGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(CONTAINER_VERBS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in CONTAINER_VERBS:
+            return None
+        if cmd_name == "prune":
+            from conman_systemd.cli.container import prune
+
+            return prune
+        return super().get_command(ctx, "ps" if cmd_name == "ls" else cmd_name)
+
+
+container = ContainerGroup(name="container", help="Manage containers (docker's `container` verbs).")
 
 
 @click.group(

@@ -120,3 +120,36 @@ def unit(app: App, container: str) -> None:
 
     require_root()
     click.echo(Store(app.paths).resolve(container).unit)
+
+
+@click.command()
+@click.option("-f", "--force", is_flag=True, help="Do not ask (conman never asks; docker's flag).")
+@click.pass_obj
+def prune(app: App, force: bool) -> None:
+    """Remove every container that is not running."""
+    from conman_systemd.cli.columns import size
+
+    freed = 0
+    with session(app) as lc:
+        gone = [spec for spec in lc.store.all() if not lc.running(spec)]
+        for spec in gone:
+            freed += _tree_size(app.paths.upper(spec.id))
+            lc.remove(spec, force=False)
+    click.echo("Deleted Containers:")
+    for spec in gone:
+        click.echo(spec.id)
+    click.echo(f"\nTotal reclaimed space: {size(freed)}")
+
+
+def _tree_size(top: str) -> int:
+    """Bytes of the files under top: what a container wrote in its own layer."""
+    import os
+
+    total = 0
+    for root, _, files in os.walk(top):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total

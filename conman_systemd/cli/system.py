@@ -1,4 +1,4 @@
-"""`conman system check` (alias `conman info`): what this machine has and lacks for conman."""
+"""`conman system check` (alias `conman info`): what this machine has and lacks; `conman version`."""
 
 from __future__ import annotations
 
@@ -39,3 +39,25 @@ def check(app: App) -> None:
 def info(app: App) -> None:
     """Same as `conman system check`."""
     _check(app)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def version(fmt: str) -> None:
+    """conman's version, its Python's, and the tools it drives."""
+    import sys
+
+    from conman_systemd import __version__
+    from conman_systemd.syscheck import tool_version
+
+    versions = {"conman": __version__, "python": sys.version.split()[0]}
+    for tool in ("crun", "runc", "skopeo"):
+        found = tool_version(tool)
+        versions[tool] = found[1] if found else "not installed"
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(versions))
+        return
+    for name, value in versions.items():
+        click.echo(f"{name + ':':<8} {value}")

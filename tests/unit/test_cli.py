@@ -167,3 +167,19 @@ def test_a_root_systemd_would_misread_is_refused(root: str, command: list[str]) 
     )
     proc = conman("--runroot", "/run/con man", *command)
     assert proc.stderr.startswith('Error: invalid --runroot "/run/con man": ')
+
+
+def test_version_names_conman_its_python_and_the_tools() -> None:
+    proc = conman("version", "--format", "json")
+    versions = json.loads(proc.stdout)
+    assert list(versions) == ["conman", "python", "crun", "runc", "skopeo"]
+    assert versions["python"] == sys.version.split()[0] and versions["crun"][0].isdigit()
+    assert conman("version").stdout.splitlines()[0].startswith("conman:  ")
+
+
+def test_the_container_group_has_docker_s_verbs() -> None:
+    proc = conman("container", "--help")
+    for verb in ("ls", "ps", "run", "create", "start", "stop", "rm", "prune", "inspect", "logs", "exec"):
+        assert f"\n  {verb} " in proc.stdout, verb
+    proc = conman("container", "frobnicate")
+    assert proc.returncode == 125 and "No such command 'frobnicate'" in proc.stderr
