@@ -270,6 +270,16 @@ def test_a_container_cannot_speak_for_its_unit(clean: Conman) -> None:
     assert clean.ok("run", "--rm", "-v", "/:/host:ro", "busybox", "sh", "-c", whole) == "masked\nrest\n"
 
 
+def test_container_prune_removes_what_does_not_run(clean: Conman) -> None:
+    keep = clean.ok("run", "-d", "--name", "keep", "busybox", "sleep", "1000").strip()
+    done = clean.ok("create", "--name", "done", "busybox", "sh", "-c", "echo x > /f")
+    clean.ok("start", "-a", "done")
+    pruned = clean.ok("container", "prune", "-f")
+    assert pruned.startswith(f"Deleted Containers:\n{done.strip()}\n\nTotal reclaimed space: ")
+    assert clean.ok("container", "ls", "-a", "-q", "--no-trunc") == keep + "\n"
+    clean.ok("rm", "-f", "keep")
+
+
 def test_a_read_only_volume_is_read_only_all_the_way_down(clean: Conman) -> None:
     # / holds other mounts (the sandbox's /run and /var/tmp are tmpfs): a plain ro bind of it
     # leaves them writable, a way for a container to write the host's systemd drop-ins.
