@@ -96,11 +96,11 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
         ("Description", f"conman container {spec.name} ({spec.image})"),
         # The shim says READY=1 after the runtime's start: a start job is done once the container runs.
         ("Type", "notify"),
-        # READY=1, STATUS= and MAINPID= come from the shim while it is the main process; the
-        # barrier after MAINPID= is the manager's, not the unit's. After the hand-over the main
-        # process is the container's init: no other process of the container is heard (a host
-        # notify socket a volume would expose is masked in the container too).
-        ("NotifyAccess", "main"),
+        # READY=1, STATUS= and MAINPID= come from the shim while it is the main process (the
+        # barrier after MAINPID= is the manager's), STATUS= at the end from its clean-up, a
+        # control process. After the hand-over the main process is the container's init: no other
+        # process of the container is heard (a host notify socket a volume would show is masked).
+        ("NotifyAccess", "exec"),
         # The runtime makes the container's cgroup inside the unit's: limits, stop, accounting reach it.
         ("Delegate", True),
         # The stop signal goes to the container's init only, as docker does; SIGKILL at the end to all.

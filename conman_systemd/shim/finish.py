@@ -14,7 +14,7 @@ from conman_systemd.container.paths import Paths, write_record
 from conman_systemd.container.removal import release, remove_state
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.log import debug
-from conman_systemd.shim import backoff
+from conman_systemd.shim import backoff, systemd_io
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of it
@@ -47,6 +47,8 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
         release(paths, spec.id, spec.runtime)
     if spec.restart_max and result != "success":
         _end_restarts_after(spec, spec.restart_max)
+    # `systemctl status` must not go on saying "running" after the end.
+    systemd_io.notify(f"STATUS=container {spec.name} exited with code {code}")
     debug(f"shim: finished after exit code {code} ({result})")
 
 

@@ -46,7 +46,7 @@ def test_detached_container_is_supervised_by_systemd(clean: Conman) -> None:
     assert 'Status: "container web is running' in status
     props = show(clean, unit, "MainPID", "Type", "Delegate", "KillMode", "SyslogIdentifier", "NotifyAccess")
     assert props["Type"] == "notify" and props["Delegate"] == "yes" and props["KillMode"] == "mixed"
-    assert props["SyslogIdentifier"] == "web" and props["NotifyAccess"] == "main"
+    assert props["SyslogIdentifier"] == "web" and props["NotifyAccess"] == "exec"
     cmdline = clean.sh(f"cat /proc/{props['MainPID']}/cmdline | tr '\\0' ' '").stdout
     assert cmdline == "sleep 1000 "
     # The container's processes live in the unit's cgroup.
@@ -268,6 +268,14 @@ def test_a_container_cannot_speak_for_its_unit(clean: Conman) -> None:
     assert clean.ok("run", "--rm", "-v", "/run:/h", "busybox", "sh", "-c", script) == "masked\nrest\n"
     whole = script.replace("/h/", "/host/run/")
     assert clean.ok("run", "--rm", "-v", "/:/host:ro", "busybox", "sh", "-c", whole) == "masked\nrest\n"
+
+
+def test_the_unit_s_status_line_says_how_the_container_ended(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "ended", "busybox", "sh", "-c", "exit 3")
+    assert clean.ok("wait", "ended") == "3\n"
+    unit = clean.ok("unit", "ended").strip()
+    assert show(clean, unit, "StatusText")["StatusText"] == "container ended exited with code 3"
+    clean.ok("rm", "ended")
 
 
 def test_container_prune_removes_what_does_not_run(clean: Conman) -> None:

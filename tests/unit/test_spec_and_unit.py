@@ -36,7 +36,7 @@ def props(spec: ContainerSpec) -> dict[str, object]:
 
 def test_forced_defaults() -> None:
     p = props(make())
-    assert p["Type"] == "notify" and p["NotifyAccess"] == "main" and p["Delegate"] is True
+    assert p["Type"] == "notify" and p["NotifyAccess"] == "exec" and p["Delegate"] is True
     assert p["KillMode"] == "mixed" and p["KillSignal"] == signal.SIGTERM
     assert p["SyslogIdentifier"] == "web"
     assert p["Description"] == "conman container web (busybox:latest)"
