@@ -50,11 +50,12 @@ COMMANDS = {
     "import": "conman_systemd.cli.image:import_",
     "attach": "conman_systemd.cli.interactive:attach",
     "container": "conman_systemd.cli.app:container",
+    "rename": "conman_systemd.cli.container:rename",
     "version": "conman_systemd.cli.system:version",
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
-CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "prune", "ps", "restart",
-                   "rm", "run", "start", "stop", "unit", "wait")  # fmt: skip
+CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "prune", "ps", "rename",
+                   "restart", "rm", "run", "start", "stop", "unit", "wait")  # fmt: skip
 
 
 def _option(option: Option) -> click.Option:

@@ -153,3 +153,18 @@ def _tree_size(top: str) -> int:
             except OSError:
                 pass
     return total
+
+
+@click.command()
+@click.argument("container")
+@click.argument("new_name")
+@click.pass_obj
+def rename(app: App, container: str, new_name: str) -> None:
+    """Rename a container (a running one keeps its unit's description until it restarts)."""
+    from conman_systemd.core.options import validate_name
+
+    name = validate_name(new_name)
+    with session(app) as lc:
+        spec = lc.store.resolve(container)
+        with lc.store.locked(spec):
+            lc.store.rename(spec, name)

@@ -193,6 +193,17 @@ class Store:
                 _unlink_if(link, owner)
         raise ConmanError(f'the container name "{name}" is being taken by another command')
 
+    def rename(self, spec: ContainerSpec, name: str) -> None:
+        """docker's rename: the new name is reserved first (of two, one wins), then the spec and
+        the OCI config say it, then the old name goes. A running container's unit keeps the
+        description and log identifier it started with, as docker's logs keep CONTAINER_NAME."""
+        self._reserve_name(name, spec.id)
+        renamed = spec.replace(name=name)
+        config = oci.config(renamed, self.paths.rootfs(spec.id))  # as create wrote it, but the name
+        write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
+        write_atomic(self.paths.spec(spec.id), renamed.to_json())
+        _unlink_if(self.paths.name_link(spec.name), spec.id)
+
     def locked(self, spec: ContainerSpec) -> Lock:
         """Serialise conman commands acting on one container (start, stop, rm...)."""
         return Lock(self.paths.lock(spec.id), spec.name)

@@ -278,6 +278,27 @@ def test_the_unit_s_status_line_says_how_the_container_ended(clean: Conman) -> N
     clean.ok("rm", "ended")
 
 
+def test_rename(clean: Conman) -> None:
+    cid = clean.ok("run", "-d", "--name", "old", "busybox", "sleep", "1000").strip()
+    clean.ok("create", "--name", "other", "busybox", "true")
+    clean.ok("rename", "old", "new")
+    assert clean.ok("inspect", "-f", "{{.Name}} {{.Id}}", "new") == f"new {cid}\n"
+    assert clean("inspect", "old").stderr.startswith("Error: no such container: old\n")
+    taken = clean("rename", "new", "other")
+    assert (taken.returncode, taken.stderr) == (
+        125,
+        f'Error: the container name "other" is already in use by container {clean.ok("inspect", "-f", "{{.Id}}", "other")[:12]}\nHint: remove that container or choose another name\n',
+    )
+    bad = clean("container", "rename", "new", "a b")
+    assert (bad.returncode, bad.stderr) == (
+        125,
+        'Error: invalid container name "a b": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*\n',
+    )
+    clean.ok("restart", "new")
+    assert clean.ok("ps", "--format", "{{.Names}}") == "new\n"
+    clean.ok("rm", "-f", "new", "other")
+
+
 def test_container_prune_removes_what_does_not_run(clean: Conman) -> None:
     keep = clean.ok("run", "-d", "--name", "keep", "busybox", "sleep", "1000").strip()
     done = clean.ok("create", "--name", "done", "busybox", "sh", "-c", "echo x > /f")
