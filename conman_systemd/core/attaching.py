@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from conman_systemd.core import logs
 from conman_systemd.core.containers import not_running
@@ -36,7 +37,8 @@ def stay_attached(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_k
     streams it; from_start: all of it, else what comes from now on."""
     if spec.owns_stdio:
         return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
-    return follow_to_exit(lc, spec, watch, logs.Tail(spec.unit, logs.Printer(), from_start=from_start))
+    tail = logs.Tail(spec.unit, logs.Printer(), from_start=from_start)
+    return follow_to_exit(lc, spec, watch, tail, sig_proxy)
 
 
 def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
@@ -64,22 +66,48 @@ def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detac
     return code if code is not None else 125
 
 
-def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, tail: logs.Tail) -> int:
-    """Print the container's output until it exits; SIGINT or SIGTERM stop it. Its exit code."""
-    interrupted: list[int] = []
-    stop_sent: list[bool] = []
+# As docker's --sig-proxy: what the client gets, the container's init gets. After one of the
+# ending signals, a container still running when its stop timeout has passed is stopped (stop
+# signal, then SIGKILL): a foreground run never strands its container.
+PROXIED = (_signal.SIGHUP, _signal.SIGINT, _signal.SIGQUIT, _signal.SIGUSR1, _signal.SIGUSR2,
+           _signal.SIGALRM, _signal.SIGTERM)  # fmt: skip
+ENDING = frozenset({_signal.SIGHUP, _signal.SIGINT, _signal.SIGTERM})
+
+
+class ClientSignalled(Exception):
+    """--sig-proxy=false: a signal ends the client alone."""
+
+
+def follow_to_exit(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, tail: logs.Tail,
+                   sig_proxy: bool = True) -> int:  # fmt: skip
+    """Print the container's output until it exits; its exit code. Signals: see PROXIED."""
+    received: list[int] = []
+    stop_at: list[float] = []
 
     def note(signum: int, _frame: object) -> None:
-        interrupted.append(signum)
+        received.append(signum)
 
-    def stop_if_interrupted() -> None:
-        if interrupted and not stop_sent:
-            stop_sent.append(True)
+    def pass_signals_on() -> None:
+        while received:
+            sig = received.pop(0)
+            if not sig_proxy:
+                raise ClientSignalled(sig)
+            try:
+                lc.systemd.kill(spec.unit, "main", sig)
+            except ConmanError:
+                pass  # it has just ended: the wait sees that
+            if sig in ENDING and not stop_at:
+                stop_at.append(time.monotonic() + spec.stop_timeout)
+        if stop_at and stop_at[0] and time.monotonic() >= stop_at[0]:
+            stop_at[0] = 0.0
             lc.systemd.stop_no_wait(spec.unit)  # the wait sees it through
 
-    old = {sig: _signal.signal(sig, note) for sig in (_signal.SIGINT, _signal.SIGTERM)}
+    watched = PROXIED if sig_proxy else tuple(ENDING)
+    old = {sig: _signal.signal(sig, note) for sig in watched}
     try:
-        last = logs.follow(lc.systemd, watch, tail, each=stop_if_interrupted)
+        last = logs.follow(lc.systemd, watch, tail, each=pass_signals_on)
+    except ClientSignalled as e:
+        return 128 + int(e.args[0])  # the container runs on (and --rm removes it when it ends)
     finally:
         for sig, handler in old.items():
             _signal.signal(sig, handler)

@@ -342,19 +342,43 @@ def test_two_runs_of_one_name_at_once_have_one_winner(clean: Conman) -> None:
                         r"Hint: remove that container or choose another name\n", results[1][1])  # fmt: skip
 
 
-def test_ctrl_c_stops_a_foreground_container(clean: Conman) -> None:
-    proc = clean.system.popen(["conman", "run", "--name", "fg", "busybox", "sleep", "1000"],
+def _foreground(clean: Conman, name: str, *args: str) -> subprocess.Popen[str]:
+    proc = clean.system.popen(["conman", "run", "--name", name, *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 20
-    while "fg" not in clean.ok("ps") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)  # the start job is done: the CLI now follows the output (a ^C during start aborts it)
-    # The CLI runs inside the sandbox: signal it there, by its pid in the sandbox's pid namespace.
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n"  # the container runs and the CLI follows its output
+    return proc
 
+
+READY_THEN = "echo ready; trap 'echo got-$0; exit 5' INT USR1; while true; do sleep 0.1; done"
+
+
+def test_a_foreground_run_passes_signals_on_as_docker_s_sig_proxy(clean: Conman) -> None:
+    # The CLI runs inside the sandbox: signal it there, by its pid in the sandbox's pid namespace.
+    for sig in ("INT", "USR1"):
+        proc = _foreground(clean, f"fg-{sig}", "--rm", "busybox", "sh", "-c", READY_THEN.replace("$0", sig))
+        clean.sh(f"pkill -{sig} -f 'conman run --name fg-{sig}'")
+        out, err = proc.communicate(timeout=30)
+        assert (out, proc.returncode) == (f"got-{sig}\n", 5), err
+
+
+def test_ctrl_c_still_ends_a_container_that_ignores_it(clean: Conman) -> None:
+    # sleep as PID 1 ignores SIGINT (and SIGTERM): after --stop-timeout, the stop, then SIGKILL
+    script = "echo ready; exec sleep 1000"
+    proc = _foreground(clean, "fg", "--stop-timeout", "1", "busybox", "sh", "-c", script)
     clean.sh("pkill -INT -f 'conman run --name fg'")
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 137, err  # sleep as PID 1 ignores SIGTERM: SIGKILL after the timeout
+    assert proc.returncode == 137, err
     assert json.loads(clean.ok("inspect", "fg"))[0]["State"]["Status"] == "exited"
+
+
+def test_without_sig_proxy_a_signal_ends_only_the_client(clean: Conman) -> None:
+    proc = _foreground(clean, "stays", "--sig-proxy=false", "busybox", "sh", "-c", READY_THEN)
+    clean.sh("pkill -INT -f 'conman run --name stays'")
+    out, err = proc.communicate(timeout=30)
+    assert (out, err, proc.returncode) == ("", "", 130)
+    assert json.loads(clean.ok("inspect", "stays"))[0]["State"]["Running"]
+    clean.ok("rm", "-f", "stays")
 
 
 def test_two_hundred_cycles_leave_nothing(clean: Conman) -> None:
