@@ -19,6 +19,15 @@ from collections.abc import Iterator
 from conman_systemd.container.attach_proto import Decoder, Kind, frame, int_frame, resize, unpack_int
 from conman_systemd.core.detach_keys import DetachMatcher
 
+
+class Interrupted(Exception):
+    """A signal ended the client (args[0]: its number); the container runs on."""
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -66,6 +75,10 @@ class Session:
         old = {}
         if self.tty:
             old[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, lambda *_: self.send_size())
+            # With a terminal nothing is proxied (docker's rule): SIGTERM or SIGHUP end the client
+            # alone, the terminal restored first (it was left raw).
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                old[sig] = signal.signal(sig, _interrupt)
         if self.sig_proxy:
             for sig in PROXIED:
                 old[sig] = signal.signal(

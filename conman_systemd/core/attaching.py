@@ -43,7 +43,7 @@ def stay_attached(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_k
 
 def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
                      stdin: bool, sig_proxy: bool) -> int | None:  # fmt: skip
-    from conman_systemd.core.attach_client import Session, connect
+    from conman_systemd.core.attach_client import Interrupted, Session, connect
     from conman_systemd.core.detach_keys import Detached
 
     try:
@@ -57,6 +57,8 @@ def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detac
     except Detached:
         print("\r\nread escape sequence", file=sys.stderr, flush=True)
         return None
+    except Interrupted as e:
+        return 128 + int(e.args[0])
     finally:
         sock.close()
     # Return once the unit is done too: its clean-up (and --rm's removal) has then happened.

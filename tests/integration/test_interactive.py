@@ -180,3 +180,15 @@ def test_malformed_attach_frames_drop_their_sender_not_the_container(clean: Conm
         assert sent.stdout == "b''\n", (bad, sent.stderr)  # dropped: the shim closed it
         assert json.loads(clean.ok("inspect", "sturdy"))[0]["State"]["Running"], bad
     clean.ok("rm", "-f", "sturdy")
+
+
+def test_sigterm_to_a_terminal_client_restores_the_terminal(
+    clean: Conman, terminals: list[Terminal]
+) -> None:
+    t = open_terminal(clean, terminals, "run", "-it", "--name", "termed", "busybox", "sh")
+    t.read_until("# ")
+    clean.sh("pkill -TERM -f 'conman run -it --name termed'")
+    assert t.wait() == 143
+    assert t.restored()  # not left raw
+    assert json.loads(clean.ok("inspect", "termed"))[0]["State"]["Running"]  # no proxy with a terminal
+    clean.ok("rm", "-f", "termed")
