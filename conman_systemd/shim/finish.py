@@ -38,6 +38,8 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
     """Record the exit, release the run (the runtime dir goes: ExecStopPost then has nothing to
     do), enforce on-failure:N; with --rm remove everything instead (systemd keeps the exit status
     for whoever waits: its unit's ExecMainStatus)."""
+    # A start that failed left its error on the STATUS line, for the CLI: that line stays.
+    started = not os.path.exists(paths.record(spec.id, "error"))
     if spec.remove_on_exit:
         remove_state(paths, spec.id, spec.name, spec.runtime)
     else:
@@ -47,8 +49,9 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
         release(paths, spec.id, spec.runtime)
     if spec.restart_max and result != "success":
         _end_restarts_after(spec, spec.restart_max)
-    # `systemctl status` must not go on saying "running" after the end.
-    systemd_io.notify(f"STATUS=container {spec.name} exited with code {code}")
+    if started:  # `systemctl status` must not go on saying "running" after the end
+        systemd_io.notify(f"STATUS=container {spec.name} exited with code {code}")
+        systemd_io.notify_barrier()  # heard while we are the unit's process (NotifyAccess=exec)
     debug(f"shim: finished after exit code {code} ({result})")
 
 
