@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 PATTERN = "conman-*.service"
 
 
+NEVER = "0001-01-01T00:00:00Z"  # docker's time of what has not happened (Go's zero time)
+
+
 def _iso(ts: float | None) -> str | None:
     """RFC 3339 in UTC, as docker prints times (without importing datetime)."""
     if not ts:
@@ -48,9 +51,11 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
         "Id": spec.id,
         "Name": spec.name,
         "Created": _iso(spec.created),
-        "CreatedAt": spec.created,
-        "Image": spec.image_id,
+        "Path": spec.command[0] if spec.command else "",
+        "Args": list(spec.command[1:]),
+        "Image": f"sha256:{spec.image_id}",
         "Unit": spec.unit,
+        "RestartCount": unit.n_restarts,
         "State": {
             "Status": str(info.state),
             "Running": running,
@@ -58,10 +63,8 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "ExitCode": 0 if running or not exited else exited.get("exit_code"),  # docker's 0 until it ends
             "Result": unit.result or exited.get("result", ""),
             "Error": error.get("message", ""),
-            "StartedAt": started.get("started_at"),
-            "FinishedAt": None if running else exited.get("finished_at"),
-            "Started": _iso(started.get("started_at")),
-            "Finished": None if running else _iso(exited.get("finished_at")),
+            "StartedAt": _iso(started.get("started_at")) or NEVER,
+            "FinishedAt": (None if running else _iso(exited.get("finished_at"))) or NEVER,
             "Restarts": unit.n_restarts,
             "StatusText": unit.status_text,
         },
@@ -84,5 +87,15 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "AutoRemove": spec.remove_on_exit,
             "Runtime": spec.runtime,
         },
-        "Spec": spec.as_dict(),
+        "Mounts": [
+            {
+                "Type": "bind",
+                "Source": v.source,
+                "Destination": v.destination,
+                "Mode": "ro" if v.read_only else "rw",
+                "RW": not v.read_only,
+                "Propagation": "rprivate",
+            }
+            for v in spec.volumes
+        ],  # fmt: skip
     }

@@ -111,7 +111,7 @@ def test_exec(clean: Conman, terminals: list[Terminal]) -> None:
 def test_sigkill_of_the_shim_leaves_no_container_process(clean: Conman) -> None:
     clean.ok("run", "-dit", "--name", "orphan", "busybox", "sh")
     unit = clean.ok("unit", "orphan").strip()
-    init = json.loads(clean.ok("inspect", "orphan"))[0]["Spec"]["id"]
+    init = json.loads(clean.ok("inspect", "orphan"))[0]["Id"]
     shim = clean.system.run(["systemctl", "show", "-p", "MainPID", "--value", unit]).stdout.strip()
     clean.sh(f"kill -KILL {shim}")
     deadline = time.monotonic() + 30

@@ -251,6 +251,16 @@ def test_ps_formats_and_filters_as_docker(clean: Conman) -> None:
         clean.ok("inspect", "-f", "{{.State.ExitCode}} {{json .Config.Labels}}", "web-1")
         == '0 {"tier":"front"}\n'
     )
+    shape = "{{.RestartCount}} {{.Path}} {{json .Args}} {{.State.FinishedAt}} {{.Image}}"
+    out = clean.ok("inspect", "-f", shape, "web-1")
+    assert (
+        out.startswith('0 sleep ["1000"] 0001-01-01T00:00:00Z sha256:')
+        and len(out) == 71 + len('0 sleep ["1000"] 0001-01-01T00:00:00Z ') + 1
+    )
+    clean.ok("create", "--name", "mounted", "-v", "/var/tmp:/data:ro", "busybox", "true")
+    mounts = "{{range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.Mode}} {{.RW}}{{end}}"
+    assert clean.ok("inspect", "-f", mounts, "mounted") == "bind /var/tmp /data ro false\n"
+    clean.ok("rm", "mounted")
     bad = clean("ps", "-f", "colour=red")
     assert (bad.returncode, bad.stderr) == (
         125,
