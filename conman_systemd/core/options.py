@@ -118,8 +118,11 @@ def parse_volume(text: str) -> Volume:
         raise ConmanError(f'invalid volume "{text}": the source must be an absolute path on the host')
     if not os.path.isabs(destination):
         raise ConmanError(f'invalid volume "{text}": the destination must be an absolute path')
-    if mode not in ("ro", "rw"):
+    flags = mode.split(",")
+    # z and Z relabel for SELinux in docker; conman runs no SELinux labelling: accepted, no-ops.
+    if not {"ro", "rw", "z", "Z"}.issuperset(flags) or {"ro", "rw"} <= set(flags):
         raise ConmanError(f'invalid volume "{text}": the mode must be ro or rw, not "{mode}"')
+    mode = "ro" if "ro" in flags else "rw"
     inside = os.path.normpath(destination).replace("//", "/")  # normpath keeps a leading "//"
     if inside in ("/", "/dev") or any(
         inside == top or inside.startswith(top + "/") for top in ("/proc", "/sys")

@@ -127,3 +127,15 @@ def test_volumes_stay_off_what_the_runtime_mounts(dest: str, shown: str) -> None
     with pytest.raises(ConmanError, match=f"^{re.escape(message)}$"):
         options.parse_volume(f"/var:{dest}")
     assert options.parse_volume("/var:/dev/x").destination == "/dev/x"
+
+
+def test_volume_options_take_docker_s_selinux_letters_as_no_ops() -> None:
+    from conman_systemd.container.spec import Volume
+    from conman_systemd.core.options import parse_volume
+
+    assert parse_volume("/var:/x:ro,Z") == Volume(source="/var", destination="/x", read_only=True)
+    assert parse_volume("/var:/x:z") == Volume(source="/var", destination="/x", read_only=False)
+    with pytest.raises(
+        ConmanError, match='^invalid volume "/var:/x:ro,rw": the mode must be ro or rw, not "ro,rw"$'
+    ):
+        parse_volume("/var:/x:ro,rw")
