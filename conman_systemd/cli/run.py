@@ -7,7 +7,7 @@ import os
 from conman_systemd.cli.common import require_root, session
 from conman_systemd.core.containers import Store
 from conman_systemd.core.create import RunOptions, build_spec
-from conman_systemd.core.flags import typed
+from conman_systemd.core.flags import CLIENT_ONLY, typed
 from conman_systemd.errors import ConmanError
 from conman_systemd.image.store import ImageStore
 from conman_systemd.log import debug_enabled
@@ -28,9 +28,7 @@ def check_terminal(interactive: bool, tty: bool) -> None:
 def _options(command: str, values: dict[str, Any]) -> RunOptions:
     fields = typed(command, values)
     fields.setdefault("detach", False)  # create has no -d
-    return RunOptions(
-        **{k: v for k, v in fields.items() if k not in ("detach_keys", "sig_proxy", "dry_run")}
-    )
+    return RunOptions(**{k: v for k, v in fields.items() if k not in CLIENT_ONLY})
 
 
 def _dry_run(app: App, spec: ContainerSpec) -> None:

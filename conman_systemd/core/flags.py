@@ -91,11 +91,17 @@ OPTIONS = (
            parse=parse.parse_network, help="host or none."),
     Option(flags=("--restart",), dest="restart", default="no", show_default=True, commands=_CONTAINER,
            parse=parse.parse_restart, help="no|on-failure[:N]|always|unless-stopped."),
+    Option(flags=("--log-driver",), dest="log_driver", default="journald", show_default=True,
+           commands=_CONTAINER, parse=parse.parse_log_driver,
+           help="journald alone: the output goes to the unit's journal."),
     Option(flags=("--pull",), dest="pull", default="missing", show_default=True, commands=_CONTAINER,
            choices=("missing", "always", "never"), help="When to pull the image: missing, always or never."),
     Option(flags=("--runtime",), dest="runtime", commands=_CONTAINER, parse=parse.parse_runtime,
            help="OCI runtime: crun or runc (default: the config's, else crun when installed)."),
 )  # fmt: skip
+
+# What the client does with, not the container: no RunOptions field (log_driver: checked only).
+CLIENT_ONLY = frozenset({"detach_keys", "sig_proxy", "dry_run", "log_driver"})
 
 ARGUMENTS = {
     RUN: (Argument(dest="image"), Argument(dest="command", required=False, variadic=True)),

@@ -48,6 +48,15 @@ def parse_signal(text: str) -> int:
     return int(number)
 
 
+def parse_log_driver(text: str) -> str:
+    if text != "journald":
+        raise ConmanError(
+            f"log driver \"{text}\" is not supported: a container's output goes to its unit's journal",
+            hint="use --log-driver journald (the default), and read it with `conman logs` or journalctl -u",
+        )
+    return text
+
+
 STOP_TIMEOUT_MAX = 2**31 - 1  # docker's int32 seconds; systemd's microseconds stay far from 2**64
 
 

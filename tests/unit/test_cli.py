@@ -183,3 +183,16 @@ def test_the_container_group_has_docker_s_verbs() -> None:
         assert f"\n  {verb} " in proc.stdout, verb
     proc = conman("container", "frobnicate")
     assert proc.returncode == 125 and "No such command 'frobnicate'" in proc.stderr
+
+
+def test_only_the_journald_log_driver(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
+    ok = conman(
+        "--root", os.fspath(tmp_path), "run", "--dry-run", "--log-driver", "journald", "busybox", "true"
+    )
+    assert ok.returncode == 0, ok.stderr
+    proc = conman(
+        "--root", os.fspath(tmp_path), "run", "--dry-run", "--log-driver", "json-file", "busybox", "true"
+    )
+    assert (proc.returncode, proc.stderr) == (125, 'Error: log driver "json-file" is not supported: a container\'s output goes to its unit\'s journal\n'
+                                              "Hint: use --log-driver journald (the default), and read it with `conman logs` or journalctl -u\n")  # fmt: skip

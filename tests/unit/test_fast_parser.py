@@ -10,7 +10,7 @@ from conman_systemd.cli.app import from_table
 from conman_systemd.cli.fast import NotPlain, parse
 from conman_systemd.cli.table import COMMANDS
 from conman_systemd.core.create import RunOptions
-from conman_systemd.core.flags import OPTIONS, RUN, options_of
+from conman_systemd.core.flags import CLIENT_ONLY, OPTIONS, RUN, options_of
 
 PLAIN = [
     ("run", ["busybox"]),
@@ -73,7 +73,7 @@ def test_everything_else_is_left_to_click(command: str, argv: list[str]) -> None
 
 def test_the_table_fills_every_run_option_and_nothing_else() -> None:
     dests = {o.dest for o in options_of(RUN)} | {"image", "command"}
-    run_only = {"detach_keys", "sig_proxy", "dry_run"}
+    run_only = CLIENT_ONLY
     values: dict[str, Any] = {f: None for f in dests - run_only}
     assert dests - run_only == set(RunOptions(**values).as_dict())
 
