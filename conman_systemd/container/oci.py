@@ -77,6 +77,20 @@ def exposed_notify_sockets(spec: ContainerSpec) -> list[str]:
     return masked
 
 
+UNLIMITED = 2**64 - 1  # RLIM_INFINITY, as an OCI rlimit spells it
+
+
+def rlimits(spec: ContainerSpec) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": f"RLIMIT_{name.upper()}",
+            "soft": UNLIMITED if soft < 0 else soft,
+            "hard": UNLIMITED if hard < 0 else hard,
+        }
+        for name, (soft, hard) in sorted(spec.ulimits.items())
+    ]
+
+
 def environment(spec: ContainerSpec) -> list[str]:
     """The container's environment: the image's and the user's, PATH and HOSTNAME ensured."""
     env = {} if any(e.startswith("PATH=") for e in spec.env) else {"PATH": DEFAULT_PATH[5:]}
@@ -104,6 +118,7 @@ def config(spec: ContainerSpec, rootfs: str) -> dict[str, Any]:
             "cwd": spec.workdir,
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "noNewPrivileges": False,
+            **({"rlimits": rlimits(spec)} if spec.ulimits else {}),
         },
         "root": {"path": rootfs, "readonly": spec.read_only},
         "hostname": spec.hostname,

@@ -54,6 +54,7 @@ class ContainerSpec(Frozen):
     restart: RestartPolicy = "no"
     restart_max: int = 0  # on-failure:N; 0 means no limit
     labels: dict[str, str] = {}  # copied per record, never shared
+    ulimits: dict[str, list[int]] = {}  # --ulimit: name -> [soft, hard]
     interactive: bool = False
     tty: bool = False
     remove_on_exit: bool = False  # --rm: the unit's clean-up removes everything

@@ -47,6 +47,7 @@ class RunOptions(Frozen):
     restart: tuple[RestartPolicy, int]
     runtime: RuntimeName | None
     pull: str = "missing"
+    ulimits: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def attached(self) -> bool:
@@ -104,6 +105,7 @@ def build_spec(
         hostname=opts.hostname or cid[:12], volumes=opts.volumes, read_only=opts.read_only,
         network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
+        ulimits={name: [soft, hard] for name, soft, hard in opts.ulimits},
         tty=opts.tty,
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).

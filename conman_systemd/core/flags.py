@@ -91,6 +91,8 @@ OPTIONS = (
            parse=parse.parse_network, help="host or none."),
     Option(flags=("--restart",), dest="restart", default="no", show_default=True, commands=_CONTAINER,
            parse=parse.parse_restart, help="no|on-failure[:N]|always|unless-stopped."),
+    Option(flags=("--ulimit",), dest="ulimits", kind=LIST, commands=_CONTAINER, parse=parse.parse_ulimit,
+           help="A resource limit NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: unlimited)."),
     Option(flags=("--log-driver",), dest="log_driver", default="journald", show_default=True,
            commands=_CONTAINER, parse=parse.parse_log_driver,
            help="journald alone: the output goes to the unit's journal."),

@@ -48,6 +48,23 @@ def parse_signal(text: str) -> int:
     return int(number)
 
 
+ULIMITS = ("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+           "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")  # docker's names  # fmt: skip
+
+
+def parse_ulimit(text: str) -> tuple[str, int, int]:
+    """docker's --ulimit NAME=SOFT[:HARD] (-1: unlimited); (name, soft, hard)."""
+    name, eq, values = text.partition("=")
+    soft_text, _, hard_text = values.partition(":")
+    numbers = [soft_text, hard_text or soft_text]
+    if not eq or name not in ULIMITS or not all(n.removeprefix("-").isdigit() for n in numbers):
+        raise ConmanError(f'invalid ulimit "{text}": use NAME=SOFT[:HARD], NAME one of {", ".join(ULIMITS)}')
+    soft, hard = (int(n) for n in numbers)
+    if min(soft, hard) < -1 or (hard >= 0 and (soft < 0 or soft > hard)):
+        raise ConmanError(f'invalid ulimit "{text}": the soft limit must not exceed the hard one')
+    return name, soft, hard
+
+
 def parse_log_driver(text: str) -> str:
     if text != "journald":
         raise ConmanError(

@@ -218,6 +218,10 @@ def test_options_reach_the_container(clean: Conman, tmp_path_factory: pytest.Tem
     made = clean("run", "--rm", "-v", "/var/tmp/made-by-run/sub:/new", "busybox", "sh", "-c", "touch /new/x")
     assert made.returncode == 0 and clean.sh("stat -c %a /var/tmp/made-by-run/sub/x").returncode == 0
     clean.sh("rm -rf /var/tmp/made-by-run")
+    limits = clean.ok(
+        "run", "--rm", "--ulimit", "nofile=1024:2048", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"
+    )
+    assert limits == "1024\n2048\n"
     ep = clean("run", "--rm", "--entrypoint", "echo", "busybox", "a", "b")
     assert ep.stdout == "a b\n"
     net = clean("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net")

@@ -139,3 +139,37 @@ def test_volume_options_take_docker_s_selinux_letters_as_no_ops() -> None:
         ConmanError, match='^invalid volume "/var:/x:ro,rw": the mode must be ro or rw, not "ro,rw"$'
     ):
         parse_volume("/var:/x:ro,rw")
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("nofile=1024:2048", ("nofile", 1024, 2048)),
+        ("nproc=50", ("nproc", 50, 50)),
+        ("core=-1", ("core", -1, -1)),
+        ("memlock=64:-1", ("memlock", 64, -1)),
+    ],  # fmt: skip
+)
+def test_ulimits(text: str, parsed: tuple[str, int, int]) -> None:
+    from conman_systemd.core.options import parse_ulimit
+
+    assert parse_ulimit(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("nofile", "use NAME=SOFT[:HARD]"),
+        ("files=1", "use NAME=SOFT[:HARD]"),
+        ("nofile=a", "use NAME=SOFT[:HARD]"),
+        ("nofile=3:2", "the soft limit must not exceed the hard one"),
+        ("nofile=-1:5", "the soft limit must not exceed the hard one"),
+        ("nofile=-2", "the soft limit must not exceed the hard one"),
+    ],  # fmt: skip
+)
+def test_bad_ulimits(text: str, problem: str) -> None:
+    from conman_systemd.core.options import parse_ulimit
+
+    with pytest.raises(ConmanError) as e:
+        parse_ulimit(text)
+    assert e.value.message.startswith(f'invalid ulimit "{text}": {problem}')
