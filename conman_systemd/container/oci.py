@@ -60,6 +60,10 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
         # ro bind of / left the host's /run, /dev/shm and every other mount below writable.
         options = ["rbind", *(("ro", "rro") if v.read_only else ("rw",))]
         mounts.append({"destination": v.destination, "type": "bind", "source": v.source, "options": options})
+    for t in spec.tmpfs:
+        mounts.append(
+            {"destination": t.destination, "type": "tmpfs", "source": "tmpfs", "options": list(t.options)}
+        )
     return mounts
 
 

@@ -32,6 +32,11 @@ class Volume(Frozen):
     read_only: bool = False
 
 
+class Tmpfs(Frozen):
+    destination: str
+    options: tuple[str, ...] = ()
+
+
 class ContainerSpec(Frozen):
     id: str
     name: str
@@ -47,6 +52,7 @@ class ContainerSpec(Frozen):
     additional_gids: tuple[int, ...] = ()
     hostname: str = ""
     volumes: tuple[Volume, ...] = ()
+    tmpfs: tuple[Tmpfs, ...] = ()
     read_only: bool = False
     network: Network = "host"
     stop_signal: int = 15
@@ -101,6 +107,10 @@ class ContainerSpec(Frozen):
             if key in known:
                 known[key] = tuple(known[key])
         known["volumes"] = tuple(Volume(**v) for v in known.get("volumes", ()))
+        known["tmpfs"] = tuple(
+            Tmpfs(destination=t["destination"], options=tuple(t.get("options", ())))
+            for t in known.get("tmpfs", ())
+        )
         for key, allowed in (("restart", RESTART_POLICIES), ("network", NETWORKS), ("runtime", RUNTIMES)):
             if key in known and known[key] not in allowed:
                 raise ValueError(f"{key} {known[key]!r} is not one of {', '.join(allowed)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.container.spec import ContainerSpec, Tmpfs, Volume
 from conman_systemd.core import options
 from conman_systemd.core.containers import new_id
 from conman_systemd.errors import ConmanError
@@ -15,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName, Volume
+    from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName
     from conman_systemd.image.store import ImageStore
 
 _ADJECTIVES = "brave calm eager fond happy jolly keen lucid merry nimble proud swift vivid wise".split()
@@ -48,6 +48,8 @@ class RunOptions(Frozen):
     runtime: RuntimeName | None
     pull: str = "missing"
     ulimits: tuple[tuple[str, int, int], ...] = ()
+    tmpfs: tuple[Tmpfs, ...] = ()
+    mounts: tuple[Volume | Tmpfs, ...] = ()  # --mount: binds join the volumes, tmpfs the tmpfs
 
     @property
     def attached(self) -> bool:
@@ -102,7 +104,9 @@ def build_spec(
         id=cid, name=opts.name or random_name(), image=image_name, image_id=image.id,
         rootfs=image.rootfs, command=_command(opts, image.cmd, image.entrypoint), runtime=runtime,
         env=(*image.env, *env), workdir=opts.workdir or image.workdir, uid=uid, gid=gid,
-        hostname=opts.hostname or cid[:12], volumes=opts.volumes, read_only=opts.read_only,
+        hostname=opts.hostname or cid[:12], read_only=opts.read_only,
+        volumes=(*opts.volumes, *(m for m in opts.mounts if isinstance(m, Volume))),
+        tmpfs=(*opts.tmpfs, *(m for m in opts.mounts if isinstance(m, Tmpfs))),
         network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
         ulimits={name: [soft, hard] for name, soft, hard in opts.ulimits},

@@ -49,6 +49,19 @@ _ALL = frozenset({RUN, CREATE, EXEC})
 _CONTAINER = frozenset({RUN, CREATE})
 _RUN = frozenset({RUN})
 
+
+def _tmpfs(text: str) -> Any:
+    from conman_systemd.core.mount_options import parse_tmpfs
+
+    return parse_tmpfs(text)
+
+
+def _mount(text: str) -> Any:
+    from conman_systemd.core.mount_options import parse_mount
+
+    return parse_mount(text)
+
+
 OPTIONS = (
     Option(flags=("-d", "--detach"), dest="detach", kind=FLAG, commands=frozenset({RUN, EXEC}),
            help="Run in the background (run: print the container ID)."),
@@ -77,6 +90,10 @@ OPTIONS = (
            help="Container host name (default: the short ID)."),
     Option(flags=("-v", "--volume"), dest="volumes", kind=LIST, commands=_CONTAINER,
            parse=parse.parse_volume, help="Bind mount SRC:DST[:ro|rw]."),
+    Option(flags=("--tmpfs",), dest="tmpfs", kind=LIST, commands=_CONTAINER, parse=_tmpfs,
+           help="A tmpfs at DEST[:OPTIONS] (docker's defaults: nosuid,nodev,noexec,mode=1777)."),
+    Option(flags=("--mount",), dest="mounts", kind=LIST, commands=_CONTAINER, parse=_mount,
+           help="type=bind,source=SRC,target=DST[,readonly] or type=tmpfs,target=DST[,tmpfs-size=N]."),
     Option(flags=("--read-only",), dest="read_only", kind=FLAG, commands=_CONTAINER,
            help="Mount the container's root file system read-only."),
     Option(flags=("--entrypoint",), dest="entrypoint", commands=_CONTAINER,

@@ -142,22 +142,27 @@ def parse_volume(text: str) -> Volume:
     mode = parts[2] if len(parts) == 3 else "rw"
     if not os.path.isabs(source):
         raise ConmanError(f'invalid volume "{text}": the source must be an absolute path on the host')
-    if not os.path.isabs(destination):
-        raise ConmanError(f'invalid volume "{text}": the destination must be an absolute path')
     flags = mode.split(",")
     # z and Z relabel for SELinux in docker; conman runs no SELinux labelling: accepted, no-ops.
     if not {"ro", "rw", "z", "Z"}.issuperset(flags) or {"ro", "rw"} <= set(flags):
         raise ConmanError(f'invalid volume "{text}": the mode must be ro or rw, not "{mode}"')
-    mode = "ro" if "ro" in flags else "rw"
+    inside = mount_destination("volume", text, destination)
+    return Volume(source=os.path.normpath(source), destination=inside, read_only="ro" in flags)
+
+
+def mount_destination(kind: str, text: str, destination: str) -> str:
+    """A mount's place in the container, normalised; never /, /dev, /proc or /sys (the runtime's)."""
+    if not os.path.isabs(destination):
+        raise ConmanError(f'invalid {kind} "{text}": the destination must be an absolute path')
     inside = os.path.normpath(destination).replace("//", "/")  # normpath keeps a leading "//"
     if inside in ("/", "/dev") or any(
         inside == top or inside.startswith(top + "/") for top in ("/proc", "/sys")
     ):
         raise ConmanError(
-            f'invalid volume "{text}": the destination {inside} is not allowed: '
+            f'invalid {kind} "{text}": the destination {inside} is not allowed: '
             "the runtime sets up /, /dev, /proc and /sys itself"
         )
-    return Volume(source=os.path.normpath(source), destination=inside, read_only=mode == "ro")
+    return inside
 
 
 MAX_ACCOUNT_FILE = 1 << 20

@@ -218,6 +218,13 @@ def test_options_reach_the_container(clean: Conman, tmp_path_factory: pytest.Tem
     made = clean("run", "--rm", "-v", "/var/tmp/made-by-run/sub:/new", "busybox", "sh", "-c", "touch /new/x")
     assert made.returncode == 0 and clean.sh("stat -c %a /var/tmp/made-by-run/sub/x").returncode == 0
     clean.sh("rm -rf /var/tmp/made-by-run")
+    script = ("awk '$2 == \"/cache\" {print $2, $3, ($4 ~ /noexec/)} $2 == \"/data\" {split($4, o, \",\"); print $2, o[1]}'"
+              " /proc/mounts; touch /cache/x && echo written")  # fmt: skip
+    mount = "type=bind,source=/var/tmp/vol,target=/data,readonly"
+    mounted = clean.ok(
+        "run", "--rm", "--tmpfs", "/cache:size=1m", "--mount", mount, "busybox", "sh", "-c", script
+    )
+    assert mounted == "/cache tmpfs 1\n/data ro\nwritten\n"
     limits = clean.ok(
         "run", "--rm", "--ulimit", "nofile=1024:2048", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"
     )

@@ -173,3 +173,64 @@ def test_bad_ulimits(text: str, problem: str) -> None:
     with pytest.raises(ConmanError) as e:
         parse_ulimit(text)
     assert e.value.message.startswith(f'invalid ulimit "{text}": {problem}')
+
+
+def test_tmpfs_and_mount() -> None:
+    from conman_systemd.container.spec import Tmpfs, Volume
+    from conman_systemd.core.mount_options import parse_mount, parse_tmpfs
+
+    assert parse_tmpfs("/cache") == Tmpfs(
+        destination="/cache", options=("nosuid", "nodev", "noexec", "mode=1777")
+    )
+    assert parse_tmpfs("/c:size=1m,exec").options == ("nosuid", "nodev", "mode=1777", "size=1m", "exec")
+    assert parse_mount("type=bind,source=/var,target=/d,readonly") == Volume(
+        source="/var", destination="/d", read_only=True
+    )
+    assert parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m").options == (
+        "nosuid",
+        "nodev",
+        "noexec",
+        "mode=1777",
+        "size=1m",
+    )
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "message"),
+    [
+        ("tmpfs", "rel", 'invalid tmpfs "rel": the destination must be an absolute path'),
+        (
+            "tmpfs",
+            "/sys/x",
+            'invalid tmpfs "/sys/x": the destination /sys/x is not allowed: the runtime sets up /, /dev, /proc and /sys itself',
+        ),
+        ("tmpfs", "/x:a;b", 'invalid tmpfs "/x:a;b": options are words or KEY=VALUE, separated by commas'),
+        (
+            "mount",
+            "type=volume,target=/x",
+            'invalid mount "type=volume,target=/x": named volumes are not supported yet',
+        ),
+        (
+            "mount",
+            "type=bind,target=/x",
+            'invalid mount "type=bind,target=/x": a bind needs source=ABSOLUTE-PATH',
+        ),
+        (
+            "mount",
+            "type=foo,target=/x",
+            'invalid mount "type=foo,target=/x": the type must be bind or tmpfs, not "foo"',
+        ),
+        (
+            "mount",
+            "type=tmpfs,target=/x,colour=red",
+            'invalid mount "type=tmpfs,target=/x,colour=red": unknown option colour',
+        ),
+        ("mount", "type=tmpfs", 'invalid mount "type=tmpfs": give its target=PATH'),
+    ],
+)
+def test_bad_tmpfs_and_mounts(parse: str, text: str, message: str) -> None:
+    from conman_systemd.core.mount_options import parse_mount, parse_tmpfs
+
+    with pytest.raises(ConmanError) as e:
+        (parse_tmpfs if parse == "tmpfs" else parse_mount)(text)
+    assert e.value.message == message
