@@ -186,13 +186,8 @@ def test_tmpfs_and_mount() -> None:
     assert parse_mount("type=bind,source=/var,target=/d,readonly") == Volume(
         source="/var", destination="/d", read_only=True
     )
-    assert parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m").options == (
-        "nosuid",
-        "nodev",
-        "noexec",
-        "mode=1777",
-        "size=1m",
-    )
+    tmpfs = Tmpfs(destination="/t", options=("nosuid", "nodev", "noexec", "mode=1777", "size=1m"))
+    assert parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m") == tmpfs
 
 
 @pytest.mark.parametrize(
