@@ -224,7 +224,7 @@ def test_options_reach_the_container(clean: Conman, tmp_path_factory: pytest.Tem
     mounted = clean.ok(
         "run", "--rm", "--tmpfs", "/cache:size=1m", "--mount", mount, "busybox", "sh", "-c", script
     )
-    assert mounted == "/cache tmpfs 1\n/data ro\nwritten\n"
+    assert mounted == "/data ro\n/cache tmpfs 1\nwritten\n"
     limits = clean.ok(
         "run", "--rm", "--ulimit", "nofile=1024:2048", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"
     )
