@@ -383,6 +383,17 @@ def test_a_foreground_run_passes_signals_on_as_docker_s_sig_proxy(clean: Conman)
         assert (out, proc.returncode) == (f"got-{sig}\n", 5), err
 
 
+def test_a_foreground_rm_run_whose_client_is_killed_is_still_removed(clean: Conman) -> None:
+    proc = _foreground(clean, "orphaned", "--rm", "busybox", "sh", "-c", "echo ready; sleep 1")
+    clean.sh("pkill -KILL -f 'conman run --name orphaned'")
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 30  # the unit's clean-up removes it when it ends, client or not
+    while "orphaned" in clean.ok("ps", "-a", "--format", "{{.Names}}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert clean.ok("ps", "-a", "--format", "{{.Names}}") == ""
+    assert clean.leftovers() == ""
+
+
 def test_ctrl_c_still_ends_a_container_that_ignores_it(clean: Conman) -> None:
     # sleep as PID 1 ignores SIGINT (and SIGTERM): after --stop-timeout, the stop, then SIGKILL
     script = "echo ready; exec sleep 1000"
