@@ -12,6 +12,7 @@ import click
 from conman_systemd.cli import App
 from conman_systemd.cli.app import DockerGroup
 from conman_systemd.cli.common import require_root
+from conman_systemd.image.transport import SAVE_FORMATS
 
 if TYPE_CHECKING:
     from conman_systemd.image.store import ImageStore
@@ -70,11 +71,14 @@ def load(app: App, path: str | None, quiet: bool) -> None:
     if path is None:
         if sys.stdin.isatty():
             raise click.UsageError("no archive given: use -i FILE or redirect standard input")
-        path = _stdin_to_file(store.top)
+        from conman_systemd.image.content import copy_stdin, remove_tree
+
+        path = store.scratch()
         try:
+            copy_stdin(path)
             loaded = load_images(store, path, _progress(quiet))
         finally:
-            os.unlink(path)
+            remove_tree(path)
     else:
         loaded = load_images(store, path, _progress(quiet))
     for found in loaded:
@@ -84,20 +88,10 @@ def load(app: App, path: str | None, quiet: bool) -> None:
             click.echo(f"Loaded image ID: sha256:{found.id}")
 
 
-def _stdin_to_file(top: str) -> str:
-    import shutil
-
-    os.makedirs(top, mode=0o700, exist_ok=True)
-    path = os.path.join(top, f".stage-stdin-{os.urandom(8).hex()}")
-    with open(path, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-    return path
-
-
 @image.command("save")
 @click.argument("ref")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="The file (default: standard output).")
-@click.option("--format", "fmt", type=click.Choice(["docker-archive", "oci-archive"]),
+@click.option("--format", "fmt", type=click.Choice(SAVE_FORMATS),
               default="docker-archive", show_default=True, help="The archive's format.")  # fmt: skip
 @click.pass_obj
 def save(app: App, ref: str, output: str | None, fmt: str) -> None:
@@ -113,7 +107,7 @@ def save(app: App, ref: str, output: str | None, fmt: str) -> None:
         return
     if sys.stdout.isatty():
         raise click.UsageError("refusing to write an archive to a terminal: use -o FILE or redirect")
-    staged = os.path.join(store.top, f".stage-save-{os.urandom(8).hex()}")
+    staged = store.scratch()
     try:
         save_image(store, found, name, staged, fmt)
         with open(staged, "rb") as f:

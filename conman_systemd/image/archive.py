@@ -126,7 +126,7 @@ def _gunzipped(store: ImageStore, path: str) -> str | None:
 
     if compression_of(path) != "gzip":
         return None
-    plain = os.path.join(store.top, f".stage-{os.urandom(8).hex()}.tar")
+    plain = store.scratch(".tar")
     with gzip.open(path, "rb") as compressed, open(plain, "wb") as out:
         shutil.copyfileobj(compressed, out, 1 << 20)
     return plain

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 LAYER_NAME = 24  # hex digits of a diff ID that name its directory
+STAGING = ".stage-"  # what Content.scratch() names; collect() removes what is left of it
 
 
 def hex_of(digest: str) -> str:
@@ -35,6 +36,12 @@ class Content:
         self.top = paths.images
         self.blobs = os.path.join(self.top, "blobs")
         self.layers = os.path.join(self.top, "layers")
+
+    def scratch(self, suffix: str = "") -> str:
+        """A fresh path for a command's staging (a layout, an archive, stdin) in the store: on
+        its file system, and removed by the next collect() if the command is interrupted."""
+        os.makedirs(self.top, mode=0o700, exist_ok=True)
+        return os.path.join(self.top, f"{STAGING}{os.urandom(8).hex()}{suffix}")
 
     def blob(self, digest: str) -> str:
         return os.path.join(self.blobs, "sha256", hex_of(digest))
@@ -138,3 +145,12 @@ def remove_tree(path: str) -> None:
         shutil.rmtree(path, onerror=retry)
     elif os.path.lexists(path):
         os.unlink(path)
+
+
+def copy_stdin(path: str) -> None:
+    """Standard input (an archive piped in) into the file at path."""
+    import shutil
+    import sys
+
+    with open(path, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)

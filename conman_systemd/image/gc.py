@@ -11,11 +11,11 @@ import os
 
 from conman_systemd.container.paths import read_json
 from conman_systemd.errors import ConmanError
-from conman_systemd.image.content import LAYER_NAME, hex_of, remove_tree
+from conman_systemd.image.content import LAYER_NAME, STAGING, hex_of, remove_tree
 from conman_systemd.image.store import ImageStore
 from conman_systemd.log import debug
 
-STAGING_PREFIXES = (".stage-", ".import-")
+STAGING_PREFIXES = (STAGING, ".import-")  # .import-: an older conman's
 
 
 def _needed(store: ImageStore) -> tuple[set[str], set[str]]:

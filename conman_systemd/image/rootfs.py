@@ -13,7 +13,7 @@ import time
 from conman_systemd import fastjson, runner
 from conman_systemd.errors import ConmanError, quoted
 from conman_systemd.image import reference
-from conman_systemd.image.content import remove_tree
+from conman_systemd.image.content import copy_stdin, remove_tree
 from conman_systemd.image.record import compression_of, import_config, manifest_for
 from conman_systemd.image.store import ImageStore
 
@@ -33,8 +33,8 @@ def import_rootfs(store: ImageStore, ref: str, source: str | None) -> Image:
             hint="give a rootfs tarball or directory; only `busybox` is built without one",
         )
     with store.locked():
-        staging = os.path.join(store.top, f".import-{os.urandom(8).hex()}")
-        os.makedirs(staging, mode=0o700)
+        staging = store.scratch()
+        os.mkdir(staging, 0o700)
         try:
             blob, described = _layer_blob(store, staging, source)
             try:
@@ -49,12 +49,8 @@ def import_rootfs(store: ImageStore, ref: str, source: str | None) -> Image:
 def _layer_blob(store: ImageStore, staging: str, source: str | None) -> tuple[tuple[str, int], str]:
     """The layer's blob (digest, size) in the store, and where it came from ("-": stdin)."""
     if source == "-":
-        import shutil
-        import sys
-
         path = os.path.join(staging, "stdin.tar")
-        with open(path, "wb") as f:
-            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        copy_stdin(path)
         _refuse_image_archive(path, "-")
         return store.adopt_blob(path, False), "standard input"
     if source is None:

@@ -75,8 +75,7 @@ def _skopeo(args: Sequence[str], what: str, progress: int | None, source: str = 
 
 
 def _stage(store: ImageStore) -> str:
-    os.makedirs(store.top, mode=0o700, exist_ok=True)
-    staging = os.path.join(store.top, f".stage-{os.urandom(8).hex()}")
+    staging = store.scratch()
     os.mkdir(staging, 0o700)
     return staging
 
