@@ -156,3 +156,15 @@ def record_start(paths: Paths, cid: str) -> int:
 
 def read_record(paths: Paths, cid: str, kind: str) -> dict[str, Any] | None:
     return read_json(paths.record(cid, kind))
+
+
+# The restart back-off's records (shim/backoff.py): a stop or start a user asks for clears them.
+BACKOFF_RECORDS = ("backoff", "stop-requested")
+
+
+def remove_records(paths: Paths, cid: str, kinds: tuple[str, ...]) -> None:
+    for kind in kinds:
+        try:
+            os.unlink(paths.record(cid, kind))
+        except FileNotFoundError:
+            pass

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from conman_systemd.container.paths import BACKOFF_RECORDS, remove_records
 from conman_systemd.container.spec import SIGKILL
 from conman_systemd.core import unit
 from conman_systemd.core.containers import ContainerInfo, Store
@@ -51,8 +50,8 @@ class Lifecycle:
             info = self.info(spec)  # the watch takes in the unit's state too
             if info.running:
                 return watch
-            for kind in ("error", "exit", "backoff", "stop-requested"):  # a user's start: no back-off
-                _remove(self.paths.record(spec.id, kind))
+            # a user's start: no back-off
+            remove_records(self.paths, spec.id, ("error", "exit", *BACKOFF_RECORDS))
         result = self.systemd.start_transient(spec.unit, unit.encode(unit.properties(spec, self.paths)))
         if result != JOB_DONE:
             raise self._start_failure(spec, watch, result)
@@ -82,8 +81,7 @@ class Lifecycle:
             budget = (timeout if timeout is not None else spec.stop_timeout) + unit.STOP_MARGIN + 30
             self.systemd.stop(spec.unit, timeout=budget)
         # A stop asked for ends the restart back-off (between two restarts no ExecStop runs).
-        for kind in ("backoff", "stop-requested"):
-            _remove(self.paths.record(spec.id, kind))
+        remove_records(self.paths, spec.id, BACKOFF_RECORDS)
 
     def kill(self, spec: ContainerSpec, sig: int) -> None:
         if not self.running(spec):
@@ -123,10 +121,3 @@ class Lifecycle:
         if code is None and last is not None:
             code = last.exit_code
         return code
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from conman_systemd.container.paths import Paths, read_record, write_record
+from conman_systemd.container.paths import BACKOFF_RECORDS, Paths, read_record, remove_records, write_record
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.shim import systemd_io
 
@@ -37,18 +37,10 @@ def stop_requested(paths: Paths, cid: str) -> None:
     write_record(paths, cid, "stop-requested", at=time.time())
 
 
-def clear(paths: Paths, cid: str) -> None:
-    for kind in ("backoff", "stop-requested"):
-        try:
-            os.unlink(paths.record(cid, kind))
-        except FileNotFoundError:
-            pass
-
-
 def count_exit(paths: Paths, spec: ContainerSpec, finished_at: float) -> None:
     """After the container's end: one more quick failure, or the count starts again."""
     if not spec.restarts or os.path.exists(paths.record(spec.id, "stop-requested")):
-        clear(paths, spec.id)
+        remove_records(paths, spec.id, BACKOFF_RECORDS)
         return
     started = float((read_record(paths, spec.id, "started") or {}).get("started_at") or finished_at)
     failures = int((read_record(paths, spec.id, "backoff") or {}).get("failures") or 0)
