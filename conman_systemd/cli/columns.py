@@ -18,6 +18,13 @@ def ago(seconds: float) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
+def created_at(seconds: float) -> str:
+    """A time as docker's CreatedAt field prints it: local, with its offset and zone."""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(seconds))
+
+
 def size(n: int) -> str:
     """Bytes in docker's decimal units: 4.26MB, 812kB, 12B."""
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):

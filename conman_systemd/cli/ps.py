@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from conman_systemd.cli.columns import ago, formatted
+from conman_systemd.cli.columns import ago, created_at, formatted
 from conman_systemd.cli.common import session
 from conman_systemd.core.inspect import describe, infos
 from conman_systemd.image.reference import familiar
@@ -49,7 +49,7 @@ def row(c: ContainerInfo, now: float, truncate: bool = True) -> dict[str, Any]:
         "ID": c.spec.short_id if truncate else c.spec.id,
         "Image": familiar(c.spec.image),
         "Command": f'"{command}"',
-        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(c.spec.created)),
+        "CreatedAt": created_at(c.spec.created),
         "RunningFor": f"{ago(now - c.spec.created)} ago",
         "Ports": "",
         "State": str(c.state),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from conman_systemd.cli.columns import ago, size, table
-from conman_systemd.image.record import Image
+from conman_systemd.cli.columns import ago, created_at, size, table
+from conman_systemd.image.record import Image, parse_time
 from conman_systemd.image.store import ImageStore
 
 TYPE_CHECKING = False
@@ -34,7 +34,7 @@ def ls_rows(images: list[Image], *, full_ids: bool) -> list[dict[str, str]]:
                 "Digest": image.manifest or "<none>",
                 "ID": f"sha256:{image.id}" if full_ids else image.short_id,
                 "CreatedSince": f"{ago(now - image.created)} ago" if image.created else "N/A",
-                "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(image.created)),
+                "CreatedAt": created_at(image.created),
                 "Size": size(image.size),
             })  # fmt: skip
     return rows
@@ -42,9 +42,7 @@ def ls_rows(images: list[Image], *, full_ids: bool) -> list[dict[str, str]]:
 
 def ls_template(digests: bool) -> str:
     digest = "{{.Digest}}\t" if digests else ""
-    return (
-        f"table {{{{.Repository}}}}\t{{{{.Tag}}}}\t{digest}{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
-    )
+    return "table {{.Repository}}\t{{.Tag}}\t" + digest + "{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
 
 def _rfc3339(seconds: float) -> str:
@@ -83,8 +81,6 @@ def inspect_dict(store: ImageStore, image: Image) -> dict[str, Any]:
 def history_rows(image: Image, sizes: list[int], *, full: bool, quiet: bool) -> str:
     """One row per history entry, newest first; the newest carries the image's ID. sizes: of the
     image's layers, base first, matched to the entries that made a layer."""
-    from conman_systemd.image.record import parse_time
-
     layer_sizes = iter(sizes)
     entries = []
     for entry in image.history or [{"created_by": image.source}]:
