@@ -52,6 +52,8 @@ COMMANDS = {
     "container": "conman_systemd.cli.app:container",
     "rename": "conman_systemd.cli.container:rename",
     "version": "conman_systemd.cli.system:version",
+    "generate": "conman_systemd.cli.declared:generate",
+    "prepare-declared": "conman_systemd.cli.declared:prepare",
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
 CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "prune", "ps", "rename",

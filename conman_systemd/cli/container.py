@@ -166,5 +166,12 @@ def rename(app: App, container: str, new_name: str) -> None:
     name = validate_name(new_name)
     with session(app) as lc:
         spec = lc.store.resolve(container)
+        if spec.declared:
+            from conman_systemd.errors import ConmanError
+
+            raise ConmanError(
+                f"container {spec.name} is declared: its name is its definition file's",
+                hint=f"rename its definition {spec.name}.container, then `systemctl daemon-reload`",
+            )
         with lc.store.locked(spec):
             lc.store.rename(spec, name)

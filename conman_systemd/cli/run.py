@@ -6,8 +6,7 @@ import os
 
 from conman_systemd.cli.common import require_root, session
 from conman_systemd.core.containers import Store
-from conman_systemd.core.create import RunOptions, build_spec
-from conman_systemd.core.flags import CLIENT_ONLY, typed
+from conman_systemd.core.create import build_spec, run_options
 from conman_systemd.errors import ConmanError
 from conman_systemd.image.store import ImageStore
 from conman_systemd.log import debug_enabled
@@ -23,12 +22,6 @@ if TYPE_CHECKING:
 def check_terminal(interactive: bool, tty: bool) -> None:
     if tty and interactive and not os.isatty(0):
         raise ConmanError("the input device is not a TTY", hint="drop -t, or run conman from a terminal")
-
-
-def _options(command: str, values: dict[str, Any]) -> RunOptions:
-    fields = typed(command, values)
-    fields.setdefault("detach", False)  # create has no -d
-    return RunOptions(**{k: v for k, v in fields.items() if k not in CLIENT_ONLY})
 
 
 def _dry_run(app: App, spec: ContainerSpec) -> None:
@@ -48,7 +41,7 @@ def run(app: App, values: dict[str, Any]) -> int:
     from conman_systemd.core.detach_keys import parse_detach_keys
     from conman_systemd.core.run import run as run_container
 
-    opts = _options("run", values)
+    opts = run_options("run", values)
     keys = parse_detach_keys(values["detach_keys"])
     if not opts.detach:
         check_terminal(opts.interactive, opts.tty)
@@ -79,7 +72,7 @@ def create(app: App, values: dict[str, Any]) -> int:
 
     require_root()
     secure(app.paths)  # as session() does for the others
-    spec = build_spec(_options("create", values), ImageStore(app.paths))
+    spec = build_spec(run_options("create", values), ImageStore(app.paths))
     Store(app.paths).create(spec)  # systemd hears of it at its first start
     print(spec.id)
     return 0

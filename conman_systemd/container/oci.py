@@ -128,7 +128,7 @@ def config(spec: ContainerSpec, rootfs: str) -> dict[str, Any]:
         "hostname": spec.hostname,
         "mounts": _mounts(spec),
         "linux": {
-            "cgroupsPath": f"{unit_cgroup(spec.id)}/container",
+            "cgroupsPath": f"{unit_cgroup(spec.unit)}/container",
             "namespaces": namespaces,
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
             "maskedPaths": [*MASKED_PATHS, *exposed_notify_sockets(spec)],

@@ -12,15 +12,16 @@ from conman_systemd.container.spec import CGROUP_ROOT, unified_cgroups, unit_cgr
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from conman_systemd.container.paths import Paths
+    from conman_systemd.container.spec import ContainerSpec
 
 
-def release(paths: Paths, cid: str, runtime: str, *also: str) -> None:
+def release(paths: Paths, spec: ContainerSpec, *also: str) -> None:
     """Everything of one run but its records: the runtime's state, the rootfs mount, the runtime
     dir (and the directories in also, removed with it)."""
-    Runtime(runtime, paths).delete(cid)
-    mounts.umount(paths.rootfs(cid))
-    remove_trees(paths.run_dir(cid), *also)
-    remove_unmanaged_cgroups(cid)
+    Runtime(spec.runtime, paths).delete(spec.id)
+    mounts.umount(paths.rootfs(spec.id))
+    remove_trees(paths.run_dir(spec.id), *also)
+    remove_unmanaged_cgroups(spec.unit)
 
 
 def remove_trees(*paths: str) -> None:
@@ -31,13 +32,13 @@ def remove_trees(*paths: str) -> None:
         runner.run(["rm", "-rf", "--one-file-system", "--", *existing], check=False)
 
 
-def remove_unmanaged_cgroups(cid: str) -> None:
+def remove_unmanaged_cgroups(unit_name: str) -> None:
     """The runtime made <unit>/container in every v1 hierarchy, also in those systemd does not
     manage (freezer, cpuset...): there nobody else removes the unit's directory. Busy ones stay.
     With the unified hierarchy alone there is nothing to do: systemd removes the unit's cgroup."""
     if unified_cgroups():
         return
-    unit = unit_cgroup(cid).lstrip("/")
+    unit = unit_cgroup(unit_name).lstrip("/")
     try:
         hierarchies = os.listdir(CGROUP_ROOT)
     except OSError:
@@ -51,12 +52,12 @@ def remove_unmanaged_cgroups(cid: str) -> None:
                 pass
 
 
-def remove_state(paths: Paths, cid: str, name: str, runtime: str) -> None:
+def remove_state(paths: Paths, spec: ContainerSpec) -> None:
     """Everything of the container: its run, its records, its writable layer and its name."""
-    link = paths.name_link(name)
+    link = paths.name_link(spec.name)
     try:
-        if os.readlink(link) == cid:
+        if os.readlink(link) == spec.id:
             os.unlink(link)
     except OSError:
         pass
-    release(paths, cid, runtime, paths.container(cid))
+    release(paths, spec, paths.container(spec.id))

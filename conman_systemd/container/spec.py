@@ -65,6 +65,8 @@ class ContainerSpec(Frozen):
     tty: bool = False
     remove_on_exit: bool = False  # --rm: the unit's clean-up removes everything
     wait_for_attach: bool = False  # foreground -i/-t: start the process once the client is there
+    # Declared in a definition file: its unit is NAME.service, written by conman's generator.
+    declared: bool = False
     created: float = 0.0  # seconds since the epoch
 
     @property
@@ -73,7 +75,7 @@ class ContainerSpec(Frozen):
 
     @property
     def unit(self) -> str:
-        return unit_name(self.id)
+        return f"{self.name}.service" if self.declared else unit_name(self.id)
 
     @property
     def restarts(self) -> bool:
@@ -124,9 +126,9 @@ def unit_name(cid: str) -> str:
     return f"conman-{cid}.service"
 
 
-def unit_cgroup(cid: str) -> str:
+def unit_cgroup(unit: str) -> str:
     """The cgroup systemd gives the container's unit (its Slice= is conman.slice, at the root)."""
-    return f"/{UNIT_SLICE}/{unit_name(cid)}"
+    return f"/{UNIT_SLICE}/{unit}"
 
 
 CGROUP_ROOT = "/sys/fs/cgroup"

@@ -8,7 +8,7 @@ import os
 
 from conman_systemd import fastjson
 from conman_systemd.container import oci
-from conman_systemd.container.paths import Paths, is_id, is_name, read_record, write_atomic
+from conman_systemd.container.paths import Paths, is_id, is_name, read_record, remove_records, write_atomic
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.dbus.units import UnitState
 from conman_systemd.errors import ConmanError, quoted
@@ -174,6 +174,26 @@ class Store:
                     hint="free some space there, or choose another --root",
                 ) from None
             raise
+
+    def declare(self, spec: ContainerSpec) -> None:
+        """A declared container at its unit's start: created, or (when a restart or an unclean end
+        left it) its spec and OCI config rewritten from the definition in place: its back-off and
+        its writable layer stay, as a restarted container keeps them."""
+        old = self.load(spec.id)
+        if old is None:
+            if os.path.isdir(self.paths.container(spec.id)):  # a half-made one: made again
+                from conman_systemd.container.removal import remove_trees
+
+                remove_trees(self.paths.container(spec.id))
+            self.create(spec)
+            return
+        if not old.declared or old.name != spec.name:
+            raise ConmanError(f"container {old.name} has the ID of declared container {spec.name}")
+        config = oci.config(spec, self.paths.rootfs(spec.id))
+        write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
+        write_atomic(self.paths.spec(spec.id), spec.to_json())
+        remove_records(self.paths, spec.id, ("error",))  # this start writes its own
+        _make_volume_sources(spec)
 
     def _reserve_name(self, name: str, cid: str) -> None:
         os.makedirs(self.paths.names, mode=0o700, exist_ok=True)

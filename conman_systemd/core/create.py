@@ -14,6 +14,7 @@ from conman_systemd.frozen import Frozen
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName
     from conman_systemd.image.store import ImageStore
@@ -77,8 +78,22 @@ def _command(opts: RunOptions, image_cmd: list[str], image_entrypoint: list[str]
     return tuple(command)
 
 
+def run_options(command: str, values: dict[str, Any]) -> RunOptions:
+    """The typed options of run or create from raw values (either parser's, or a definition's)."""
+    from conman_systemd.core.flags import CLIENT_ONLY, typed
+
+    fields = typed(command, values)
+    fields.setdefault("detach", False)  # create has no -d
+    return RunOptions(**{k: v for k, v in fields.items() if k not in CLIENT_ONLY})
+
+
 def build_spec(
-    opts: RunOptions, images: ImageStore, environ: Mapping[str, str] | None = None
+    opts: RunOptions,
+    images: ImageStore,
+    environ: Mapping[str, str] | None = None,
+    *,
+    cid: str | None = None,
+    declared: bool = False,
 ) -> ContainerSpec:
     restart, restart_max = opts.restart
     if opts.rm and restart != "no":
@@ -99,7 +114,7 @@ def build_spec(
         runtime = default_runtime()
     else:
         runtime = opts.runtime
-    cid = new_id()
+    cid = cid or new_id()
     return ContainerSpec(
         id=cid, name=opts.name or random_name(), image=image_name, image_id=image.id,
         rootfs=image.rootfs, command=_command(opts, image.cmd, image.entrypoint), runtime=runtime,
@@ -113,5 +128,5 @@ def build_spec(
         tty=opts.tty,
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).
-        remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(),
+        remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,
     )  # fmt: skip

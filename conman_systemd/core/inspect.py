@@ -33,9 +33,10 @@ def infos(lc: Lifecycle, detail: bool = True) -> list[ContainerInfo]:
     """Every container: one ListUnitsByPatterns call for all units, then one GetAll per loaded
     unit for the details (pid, restarts, status text); without detail only for containers with
     a restart policy, whose restart count the table shows."""
-    units = lc.systemd.units(PATTERN)
+    specs = lc.store.all()
+    units = lc.systemd.units(PATTERN, *(s.unit for s in specs if s.declared))
     out = []
-    for spec in lc.store.all():
+    for spec in specs:
         state = units.get(spec.unit, UnitState())
         if state.loaded and (detail or spec.restarts):
             state = lc.systemd.with_service(spec.unit, state)

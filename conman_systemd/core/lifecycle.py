@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from conman_systemd.dbus.units import UnitState, UnitWatch
 
 SHIM_FAILURES = (EXIT_ENGINE, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND)
+DECLARED_START_TIMEOUT = 300.0  # its ExecStartPre= may pull the image
 
 
 class Lifecycle:
@@ -52,7 +53,10 @@ class Lifecycle:
                 return watch
             # a user's start: no back-off
             remove_records(self.paths, spec.id, ("error", "exit", *BACKOFF_RECORDS))
-        result = self.systemd.start_transient(spec.unit, unit.encode(unit.properties(spec, self.paths)))
+        if spec.declared:  # its unit file makes it anew from the definition (ExecStartPre=)
+            result = self.systemd.start_unit(spec.unit, timeout=DECLARED_START_TIMEOUT)
+        else:
+            result = self.systemd.start_transient(spec.unit, unit.encode(unit.properties(spec, self.paths)))
         if result != JOB_DONE:
             raise self._start_failure(spec, watch, result)
         return watch
@@ -96,7 +100,7 @@ class Lifecycle:
         self.systemd.reset_failed(spec.unit)
         from conman_systemd.container.removal import remove_state  # (mounts: ctypes, off run's path)
 
-        remove_state(self.paths, spec.id, spec.name, spec.runtime)
+        remove_state(self.paths, spec)
 
     def kill_now(self, spec: ContainerSpec) -> None:
         """rm -f: SIGKILL everything of the unit, then wait for the stop to finish."""

@@ -61,6 +61,11 @@ def shim_command() -> list[str]:
     return [sys.executable, "-I", "-S", os.path.join(SHIM_DIR, "__main__.py")]
 
 
+def _when(shim: list[str]) -> str:
+    """when.sh sits next to the shim's __main__.py."""
+    return os.path.join(os.path.dirname(shim[-1]), "when.sh")
+
+
 def _shim(shim: list[str], verb: str, spec: ContainerSpec, paths: Paths) -> list[str]:
     return [*shim, verb, "--root", paths.root, "--runroot", paths.runroot, spec.id]
 
@@ -73,14 +78,14 @@ def _start(shim: list[str], spec: ContainerSpec, paths: Paths) -> Any:
 def _stop(shim: list[str], spec: ContainerSpec, paths: Paths) -> Any:
     """systemd runs ExecStop also after the container exited by itself: then there is nothing
     to stop, and when.sh ($MAINPID is unset) saves starting Python on every exit."""
-    return [("/bin/sh", ["/bin/sh", WHEN, "mainpid", *_shim(shim, "stop", spec, paths)], False)]
+    return [("/bin/sh", ["/bin/sh", _when(shim), "mainpid", *_shim(shim, "stop", spec, paths)], False)]
 
 
 def _cleanup(shim: list[str], spec: ContainerSpec, paths: Paths) -> Any:
     """A shim that saw its container end cleaned up itself, runtime dir included: then when.sh
     spares starting Python again. The leading "-": a clean-up problem must not fail the unit."""
     argv = _shim(shim, "cleanup", spec, paths)
-    return [("/bin/sh", ["/bin/sh", WHEN, "dir", paths.run_dir(spec.id), *argv], True)]
+    return [("/bin/sh", ["/bin/sh", _when(shim), "dir", paths.run_dir(spec.id), *argv], True)]
 
 
 def _environment(spec: ContainerSpec) -> list[str]:
@@ -154,10 +159,10 @@ def encode(props: list[tuple[str, Any]]) -> list[tuple[str, tuple[str, Any]]]:
 
 def render(props: list[tuple[str, Any]]) -> str:
     """Properties as unit-file lines, for --dry-run."""
-    return "\n".join(f"{name}={_show(name, value)}" for name, value in props)
+    return "\n".join(f"{name}={show(name, value)}" for name, value in props)
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
     """As systemd writes it: real-time signals have no name of their own (SIGRTMIN+6)."""
     import signal
 
@@ -166,13 +171,13 @@ def _signal_name(number: int) -> str:
     return signal.Signals(number).name
 
 
-def _show(name: str, value: Any) -> str:
+def show(name: str, value: Any) -> str:
     if name.startswith("Exec"):
         ((_, argv, ignore_failure),) = value
         return ("-" if ignore_failure else "") + quote(argv)
     if name.endswith("ExitStatus"):
         codes, signals = value
-        return " ".join([*map(str, codes), *map(_signal_name, signals)])
+        return " ".join([*map(str, codes), *map(signal_name, signals)])
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):

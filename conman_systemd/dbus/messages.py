@@ -67,6 +67,10 @@ def start_transient_unit(unit: str, properties: list[Property], mode: str = "fai
     return _manager("StartTransientUnit", "ssa(sv)a(sa(sv))", (unit, mode, properties, []))
 
 
+def start_unit(unit: str, mode: str = "replace") -> Message:
+    return _manager("StartUnit", "ss", (unit, mode))
+
+
 def stop_unit(unit: str, mode: str = "replace") -> Message:
     return _manager("StopUnit", "ss", (unit, mode))
 

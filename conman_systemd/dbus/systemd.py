@@ -225,6 +225,18 @@ class Systemd:
         self.reset_failed(unit)
         return self.run_job(messages.start_transient_unit(unit, properties))
 
+    def start_unit(self, unit: str, timeout: float = CALL_TIMEOUT) -> str:
+        """Start a unit systemd has a file for (a declared container's); the job's result."""
+        try:
+            return self.run_job(messages.start_unit(unit), timeout)
+        except BusError as e:
+            if e.name != NO_SUCH_UNIT:
+                raise
+        raise ConmanError(
+            f"systemd has no unit {unit}",
+            hint="is its definition still there? run `systemctl daemon-reload`",
+        )
+
     def stop(self, unit: str, timeout: float = CALL_TIMEOUT) -> str:
         return self.run_job(messages.stop_unit(unit), timeout)
 
@@ -247,9 +259,9 @@ class Systemd:
         (version,) = self.call(messages.manager_version())
         return str(version[1])
 
-    def units(self, pattern: str) -> dict[str, UnitState]:
-        """The loaded units matching pattern, from one ListUnitsByPatterns call."""
-        (rows,) = self.call(messages.list_units_by_patterns([], [pattern]))
+    def units(self, *patterns: str) -> dict[str, UnitState]:
+        """The loaded units matching any of the patterns, from one ListUnitsByPatterns call."""
+        (rows,) = self.call(messages.list_units_by_patterns([], list(patterns)))
         return {str(r[0]): state_from_row(r) for r in rows if r[2] == "loaded"}
 
     def unit_state(self, unit: str) -> UnitState:

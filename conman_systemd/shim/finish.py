@@ -34,21 +34,31 @@ def result_of(spec: ContainerSpec, status: os.waitid_result) -> str:
     return "success" if status.si_status in _CLEAN_SIGNALS | set(signals) else "signal"
 
 
+def restart_follows(paths: Paths, spec: ContainerSpec, result: str) -> bool:
+    """Whether systemd restarts the unit after this end (on-failure:N's limit aside)."""
+    if not spec.restarts or os.path.exists(paths.record(spec.id, "stop-requested")):
+        return False
+    return spec.restart != "on-failure" or result != "success"
+
+
 def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> None:
     """Record the exit, release the run (the runtime dir goes: ExecStopPost then has nothing to
     do), enforce on-failure:N; with --rm remove everything instead (systemd keeps the exit status
-    for whoever waits: its unit's ExecMainStatus)."""
+    for whoever waits: its unit's ExecMainStatus). A declared container is removed too when no
+    restart follows: its next start makes it again from its definition."""
     # A start that failed left its error on the STATUS line, for the CLI: that line stays.
     started = not os.path.exists(paths.record(spec.id, "error"))
-    if spec.remove_on_exit:
-        remove_state(paths, spec.id, spec.name, spec.runtime)
+    ending = spec.remove_on_exit or (spec.declared and not restart_follows(paths, spec, result))
+    if ending:
+        remove_state(paths, spec)
     else:
         finished_at = time.time()
         write_record(paths, spec.id, "exit", finished_at=finished_at, exit_code=code, result=result)
         backoff.count_exit(paths, spec, finished_at)
-        release(paths, spec.id, spec.runtime)
-    if spec.restart_max and result != "success":
-        _end_restarts_after(spec, spec.restart_max)
+        release(paths, spec)
+    if spec.restart_max and result != "success" and _end_restarts_after(spec, spec.restart_max):
+        if spec.declared and not ending:
+            remove_state(paths, spec)
     if started:  # `systemctl status` must not go on saying "running" after the end
         systemd_io.notify(f"STATUS=container {spec.name} exited with code {code}")
         systemd_io.notify_barrier()  # heard while we are the unit's process (NotifyAccess=exec)
@@ -70,7 +80,7 @@ def cleanup(paths: Paths, spec: ContainerSpec) -> int:
     return 0
 
 
-def _end_restarts_after(spec: ContainerSpec, limit: int) -> None:
+def _end_restarts_after(spec: ContainerSpec, limit: int) -> bool:
     """on-failure:N. systemd's start limit would count the refused start as a restart too
     (NRestarts = N+1); a stop job queued now, while the unit is in stop-post, ends it with
     NRestarts = N: systemd never restarts a unit someone asked to stop."""
@@ -79,3 +89,5 @@ def _end_restarts_after(spec: ContainerSpec, limit: int) -> None:
     with Systemd.connect() as systemd:
         if systemd.restarts(spec.unit) >= limit:
             systemd.stop_no_wait(spec.unit)
+            return True
+    return False

@@ -36,7 +36,7 @@ def enter_unit_cgroup(spec: ContainerSpec) -> None:
     """The OCI config puts the container at <unit cgroup>/container: check that we are in that
     unit (a container outside it escapes limits, `systemctl stop` and journal attribution). On
     cgroup v2 the shim moves to a leaf first: a delegated cgroup with a child holds no process."""
-    unit = unit_cgroup(spec.id)
+    unit = unit_cgroup(spec.unit)
     if own_cgroup() != unit:
         raise ConmanError(f"the shim runs in cgroup {own_cgroup()}, not in its unit's {unit}")
     if unified_cgroups():

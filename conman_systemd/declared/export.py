@@ -1,0 +1,62 @@
+"""`conman generate NAME`: a definition file that declares the container as it was created.
+
+The spec holds what the options resolved to (the image's entrypoint and command joined, its
+environment added, the user as numbers): the definition says that, so the declared container
+runs the same command even when the image changes its defaults.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.core.unit import signal_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def _line(key: str, value: object) -> str:
+    return f"{key}={value}"
+
+
+def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[str]:
+    lines = [_line("Image", spec.image), "Entrypoint=", _line("Exec", shlex.join(spec.command))]
+    # The image's environment comes first in the spec: the image gives it again.
+    own = spec.env[len(image_env) :] if spec.env[: len(image_env)] == tuple(image_env) else spec.env
+    lines += [_line("Env", item) for item in own]
+    if spec.workdir != "/":
+        lines.append(_line("Workdir", spec.workdir))
+    if (spec.uid, spec.gid) != (0, 0):
+        lines.append(_line("User", f"{spec.uid}:{spec.gid}"))
+    if spec.hostname and spec.hostname != spec.id[:12]:
+        lines.append(_line("Hostname", spec.hostname))
+    for v in spec.volumes:
+        lines.append(_line("Volume", f"{v.source}:{v.destination}" + (":ro" if v.read_only else "")))
+    for t in spec.tmpfs:
+        lines.append(_line("Tmpfs", t.destination + (f":{','.join(t.options)}" if t.options else "")))
+    if spec.read_only:
+        lines.append("ReadOnly=yes")
+    lines += [_line("StopSignal", signal_name(spec.stop_signal)), _line("StopTimeout", spec.stop_timeout)]
+    lines += [_line("Label", f"{k}={v}") for k, v in sorted(spec.labels.items())]
+    lines.append(_line("Network", spec.network))
+    restart = f"{spec.restart}:{spec.restart_max}" if spec.restart_max else spec.restart
+    lines.append(_line("Restart", restart))
+    for name, (soft, hard) in sorted(spec.ulimits.items()):
+        lines.append(_line("Ulimit", f"{name}={soft}:{hard}"))
+    lines.append(_line("Runtime", spec.runtime))
+    return lines
+
+
+def definition_text(spec: ContainerSpec, image_env: Sequence[str] = ()) -> str:
+    return "\n".join([
+        f"# conman generate {spec.name}: save as /etc/conman/containers/{spec.name}.container,",
+        "# then `systemctl daemon-reload` and `systemctl start " + f"{spec.name}.service`.",
+        "[Container]",
+        *container_lines(spec, image_env),
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ])  # fmt: skip
