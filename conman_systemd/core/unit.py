@@ -52,7 +52,6 @@ SIGNATURES = {
 
 
 SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shim")
-WHEN = os.path.join(SHIM_DIR, "when.sh")
 
 
 def shim_command() -> list[str]:

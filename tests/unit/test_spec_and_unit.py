@@ -79,10 +79,11 @@ def test_render_is_unit_file_syntax() -> None:
     assert "Delegate=yes" in text.splitlines()
     assert "SuccessExitStatus=143 137 SIGKILL SIGTERM" in text.splitlines()
     shim = " ".join(SHIM)
+    when = os.path.join(os.path.dirname(SHIM[-1]), "when.sh")  # next to the shim
     cleanup = f"{shim} cleanup --root /var/lib/conman --runroot /run/conman {'a' * 64}"
-    assert f"ExecStopPost=-/bin/sh {unit.WHEN} dir /run/conman/{'a' * 64} {cleanup}" in text.splitlines()
+    assert f"ExecStopPost=-/bin/sh {when} dir /run/conman/{'a' * 64} {cleanup}" in text.splitlines()
     stop = f"{shim} stop --root /var/lib/conman --runroot /run/conman {'a' * 64}"
-    assert f"ExecStop=/bin/sh {unit.WHEN} mainpid {stop}" in text.splitlines()
+    assert f"ExecStop=/bin/sh {when} mainpid {stop}" in text.splitlines()
     # systemd 252 cannot read `$` or `;` back from a transient unit file after a daemon-reload.
     assert "$" not in text and ";" not in text
 
