@@ -34,6 +34,20 @@ def check(app: App) -> None:
     _check(app)
 
 
+@system.command()
+@click.pass_obj
+def boot(app: App) -> None:
+    """Start the containers run with --restart always or unless-stopped (conman-restart.service
+    runs this at boot); prints the name of each it started."""
+    from conman_systemd.cli.common import session
+    from conman_systemd.core.boot import start_at_boot
+
+    with session(app) as lc:
+        failed = start_at_boot(lc, click.echo, lambda line: click.echo(line, err=True))
+    if failed:
+        raise SystemExit(1)
+
+
 @click.command()
 @click.pass_obj
 def info(app: App) -> None:

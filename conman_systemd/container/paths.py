@@ -78,7 +78,7 @@ class Paths(Frozen):
         return os.path.join(self.container(cid), "work")
 
     def record(self, cid: str, kind: str) -> str:
-        """kind: "started", "exit", "error", "backoff" or "stop-requested"."""
+        """kind: "started", "exit", "error", "backoff", "stop-requested" or "user-stopped"."""
         return os.path.join(self.container(cid), f"{kind}.json")
 
     def lock(self, cid: str) -> str:
@@ -160,6 +160,9 @@ def read_record(paths: Paths, cid: str, kind: str) -> dict[str, Any] | None:
 
 # The restart back-off's records (shim/backoff.py): a stop or start a user asks for clears them.
 BACKOFF_RECORDS = ("backoff", "stop-requested")
+# A user stopped the container (not the machine's shutdown): --restart unless-stopped keeps it down
+# at boot, until a user starts it.
+USER_STOPPED = "user-stopped"
 
 
 def remove_records(paths: Paths, cid: str, kinds: tuple[str, ...]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conman_systemd.container.paths import BACKOFF_RECORDS, remove_records
+import time
+
+from conman_systemd.container.paths import BACKOFF_RECORDS, USER_STOPPED, remove_records, write_record
 from conman_systemd.container.spec import SIGKILL
 from conman_systemd.core import unit
 from conman_systemd.core.containers import ContainerInfo, Store
@@ -51,8 +53,8 @@ class Lifecycle:
             info = self.info(spec)  # the watch takes in the unit's state too
             if info.running:
                 return watch
-            # a user's start: no back-off
-            remove_records(self.paths, spec.id, ("error", "exit", *BACKOFF_RECORDS))
+            # a user's start: no back-off, and it counts again at boot
+            remove_records(self.paths, spec.id, ("error", "exit", USER_STOPPED, *BACKOFF_RECORDS))
         if spec.declared:  # its unit file makes it anew from the definition (ExecStartPre=)
             result = self.systemd.start_unit(spec.unit, timeout=DECLARED_START_TIMEOUT)
         else:
@@ -76,6 +78,8 @@ class Lifecycle:
         )
 
     def stop(self, spec: ContainerSpec, timeout: int | None = None) -> None:
+        if spec.restart == "unless-stopped":  # also when it waits for its next restart
+            write_record(self.paths, spec.id, USER_STOPPED, at=time.time())
         if self.running(spec):
             if timeout is not None:
                 # Read by the unit's stop helper (conman-shim stop).

@@ -58,6 +58,10 @@ def manager_version() -> Message:
     return get_property(MANAGER_PATH, MANAGER_IFACE, "Version")
 
 
+def system_state() -> Message:
+    return get_property(MANAGER_PATH, MANAGER_IFACE, "SystemState")
+
+
 def subscribe() -> Message:
     # Without Subscribe, systemd sends no JobRemoved or PropertiesChanged to a bus client.
     return _manager("Subscribe")

@@ -259,6 +259,10 @@ class Systemd:
         (version,) = self.call(messages.manager_version())
         return str(version[1])
 
+    def shutting_down(self) -> bool:
+        (state,) = self.call(messages.system_state())
+        return str(state[1]) == "stopping"
+
     def units(self, *patterns: str) -> dict[str, UnitState]:
         """The loaded units matching any of the patterns, from one ListUnitsByPatterns call."""
         (rows,) = self.call(messages.list_units_by_patterns([], list(patterns)))

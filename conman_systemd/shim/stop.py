@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import select
+import time
 
-from conman_systemd.container.paths import Paths, read_record
+from conman_systemd.container.paths import USER_STOPPED, Paths, read_record, write_record
 from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.errors import ConmanError
 from conman_systemd.shim import backoff
 
 TYPE_CHECKING = False
@@ -20,6 +22,17 @@ else:
     import _signal
 
 KILL_GRACE = 5.0
+
+
+def _shutting_down() -> bool:
+    """Whether the machine is going down (then every unit stops, and no user asked for it)."""
+    from conman_systemd.dbus.systemd import Systemd
+
+    try:
+        with Systemd.connect() as systemd:
+            return systemd.shutting_down()
+    except (ConmanError, OSError):
+        return False
 
 
 def _timeout(paths: Paths, spec: ContainerSpec) -> float:
@@ -33,6 +46,9 @@ def _timeout(paths: Paths, spec: ContainerSpec) -> float:
 
 def stop(paths: Paths, spec: ContainerSpec) -> int:
     backoff.stop_requested(paths, spec.id)  # asked for: no back-off counts it
+    if spec.restart == "unless-stopped" and not _shutting_down():
+        # `systemctl stop` is a user's stop too: the container stays down at the next boot.
+        write_record(paths, spec.id, USER_STOPPED, at=time.time())
     # The container's init, as recorded at start: with -i/-t the main process is the IO server.
     started = read_record(paths, spec.id, "started") or {}
     try:
