@@ -33,7 +33,7 @@ def _dry_run(app: App, spec: ContainerSpec) -> None:
     print("# unit properties")
     print(unit.render(unit.properties(spec, app.paths)))
     print("# OCI config")
-    print(json.dumps(oci.config(spec, app.paths.rootfs(spec.id)), indent=2))
+    print(json.dumps(oci.config(spec, app.paths), indent=2))
 
 
 def run(app: App, values: dict[str, Any]) -> int:

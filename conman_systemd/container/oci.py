@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 
+from conman_systemd.container import etc_files
 from conman_systemd.container.spec import ContainerSpec, unit_cgroup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from conman_systemd.container.paths import Paths
 
 # docker's default capabilities.
 CAPABILITIES = [
@@ -33,7 +36,7 @@ READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
+def _mounts(spec: ContainerSpec, paths: Paths) -> list[dict[str, Any]]:
     mounts: list[dict[str, Any]] = [
         {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
@@ -49,12 +52,7 @@ def _mounts(spec: ContainerSpec) -> list[dict[str, Any]]:
         {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
          "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
     ]  # fmt: skip
-    if spec.network == "host":
-        for path in ("/etc/resolv.conf", "/etc/hosts"):
-            if os.path.exists(path):  # a minimal root (debootstrap's) has no /etc/hosts: the image's then
-                mounts.append(
-                    {"destination": path, "type": "bind", "source": path, "options": ["rbind", "ro"]}
-                )
+    mounts += etc_files.mounts(paths, spec)
     for v in spec.volumes:
         # :ro is read-only all the way down (rro, mount_setattr(2)), as docker 25 makes it: a plain
         # ro bind of / left the host's /run, /dev/shm and every other mount below writable.
@@ -107,7 +105,7 @@ def environment(spec: ContainerSpec) -> list[str]:
     return [f"{k}={v}" for k, v in env.items()]
 
 
-def config(spec: ContainerSpec, rootfs: str) -> dict[str, Any]:
+def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
     if spec.network == "none":
         namespaces.append({"type": "network"})
@@ -124,9 +122,9 @@ def config(spec: ContainerSpec, rootfs: str) -> dict[str, Any]:
             "noNewPrivileges": False,
             **({"rlimits": rlimits(spec)} if spec.ulimits else {}),
         },
-        "root": {"path": rootfs, "readonly": spec.read_only},
+        "root": {"path": paths.rootfs(spec.id), "readonly": spec.read_only},
         "hostname": spec.hostname,
-        "mounts": _mounts(spec),
+        "mounts": _mounts(spec, paths),
         "linux": {
             "cgroupsPath": f"{unit_cgroup(spec.unit)}/container",
             "namespaces": namespaces,

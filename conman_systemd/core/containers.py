@@ -7,7 +7,7 @@ import fcntl
 import os
 
 from conman_systemd import fastjson
-from conman_systemd.container import oci
+from conman_systemd.container import etc_files, oci
 from conman_systemd.container.paths import Paths, is_id, is_name, read_record, remove_records, write_atomic
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.dbus.units import UnitState
@@ -159,7 +159,8 @@ class Store:
         try:
             os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/
             os.mkdir(self.paths.container(spec.id), mode=0o700)
-            config = oci.config(spec, self.paths.rootfs(spec.id))
+            etc_files.write(self.paths, spec)
+            config = oci.config(spec, self.paths)
             write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
             write_atomic(self.paths.spec(spec.id), spec.to_json())
             _make_volume_sources(spec)
@@ -189,7 +190,8 @@ class Store:
             return
         if not old.declared or old.name != spec.name:
             raise ConmanError(f"container {old.name} has the ID of declared container {spec.name}")
-        config = oci.config(spec, self.paths.rootfs(spec.id))
+        etc_files.write(self.paths, spec)
+        config = oci.config(spec, self.paths)
         write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
         write_atomic(self.paths.spec(spec.id), spec.to_json())
         remove_records(self.paths, spec.id, ("error",))  # this start writes its own
@@ -219,7 +221,7 @@ class Store:
         description and log identifier it started with, as docker's logs keep CONTAINER_NAME."""
         self._reserve_name(name, spec.id)
         renamed = spec.replace(name=name)
-        config = oci.config(renamed, self.paths.rootfs(spec.id))  # as create wrote it, but the name
+        config = oci.config(renamed, self.paths)  # as create wrote it, but the name
         write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
         write_atomic(self.paths.spec(spec.id), renamed.to_json())
         _unlink_if(self.paths.name_link(spec.name), spec.id)

@@ -489,3 +489,15 @@ def test_stdin_from_a_file_or_dev_null(clean: Conman) -> None:
 def test_dash_h_is_the_hostname_as_in_docker(clean: Conman) -> None:
     assert clean.ok("run", "--rm", "-h", "myhost", "busybox", "hostname") == "myhost\n"
     assert clean.ok("run", "--help").startswith("Usage: conman run [OPTIONS] IMAGE [COMMAND]...")
+
+
+def test_the_container_s_hosts_file_names_it_and_is_conman_s(clean: Conman) -> None:
+    out = clean.ok("run", "--rm", "--hostname", "web1", "--network", "none", "busybox", "sh", "-c",
+                   "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; echo x >> /etc/hosts && echo writable")  # fmt: skip
+    hosts, resolv, written = out.split("---\n")
+    assert hosts == "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb1\n"
+    host_resolv = clean.sh("cat /etc/resolv.conf 2>/dev/null || echo '# The host has no /etc/resolv.conf.'")
+    assert resolv == host_resolv.stdout
+    assert written == "writable\n"
+    proc = clean("run", "--rm", "--read-only", "busybox", "sh", "-c", "echo x >> /etc/hosts")
+    assert proc.returncode == 1 and "Read-only file system" in proc.stderr

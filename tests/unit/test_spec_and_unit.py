@@ -91,10 +91,10 @@ def test_render_is_unit_file_syntax() -> None:
 def test_oci_config_places_the_container_in_the_units_cgroup() -> None:
     config = oci.config(make(network="none", read_only=True,
                              volumes=(Volume(source="/s", destination="/d", read_only=True),)),
-                        "/run/conman/x/rootfs")  # fmt: skip
+                        PATHS)  # fmt: skip
     assert config["linux"]["cgroupsPath"] == f"/conman.slice/conman-{'a' * 64}.service/container"
     assert {"type": "network"} in config["linux"]["namespaces"]
-    assert config["root"] == {"path": "/run/conman/x/rootfs", "readonly": True}
+    assert config["root"] == {"path": f"/run/conman/{'a' * 64}/rootfs", "readonly": True}
     assert {
         "destination": "/d",
         "type": "bind",
@@ -115,9 +115,41 @@ def test_a_volume_that_shows_the_host_s_notify_socket_masks_it() -> None:
     assert exposed_notify_sockets(spec) == ["/host/run/systemd/notify", "/r/systemd/notify", "/n"]
 
 
-def test_a_host_without_etc_hosts_gives_the_container_the_image_s(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_exists = os.path.exists
-    monkeypatch.setattr(os.path, "exists", lambda p: p != "/etc/hosts" and real_exists(p))
-    spec = ContainerSpec(id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",))
-    destinations = [m["destination"] for m in oci.config(spec, "/rootfs")["mounts"]]
-    assert "/etc/resolv.conf" in destinations and "/etc/hosts" not in destinations
+def test_hosts_and_resolv_conf_are_conman_s_files_never_the_host_s() -> None:
+    spec = ContainerSpec(id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",),
+                         read_only=True)  # fmt: skip
+    etc = [m for m in oci.config(spec, PATHS)["mounts"] if m["destination"].startswith("/etc/")]
+    assert etc == [
+        {"destination": f"/etc/{name}", "type": "bind", "source": f"/var/lib/conman/containers/{'a' * 64}/{name}",
+         "options": ["rbind", "ro"]}
+        for name in ("hosts", "resolv.conf")
+    ]  # fmt: skip
+
+
+HOST_HOSTS = "127.0.0.1 localhost\n10.0.0.5 db.example.org db  # the database\n"
+
+
+@pytest.mark.parametrize(
+    ("network", "hostname", "host", "expected"),
+    [
+        ("host", "web", HOST_HOSTS, HOST_HOSTS + "127.0.1.1\tweb\n"),
+        ("host", "db", HOST_HOSTS, HOST_HOSTS),  # the host's file names it already
+        ("host", "web", None,  # a minimal root has no /etc/hosts
+         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb\n"),
+        ("none", "web", HOST_HOSTS,
+         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb\n"),
+    ],
+)  # fmt: skip
+def test_hosts_names_the_container(network: str, hostname: str, host: str | None, expected: str) -> None:
+    from conman_systemd.container.etc_files import hosts_text
+
+    spec = ContainerSpec(id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",),
+                         network=network, hostname=hostname)  # type: ignore[arg-type]  # fmt: skip
+    assert hosts_text(spec, host) == expected
+
+
+def test_resolv_conf_is_the_host_s_or_says_there_is_none() -> None:
+    from conman_systemd.container.etc_files import resolv_text
+
+    assert resolv_text("nameserver 10.0.0.1") == "nameserver 10.0.0.1\n"
+    assert resolv_text(None) == "# The host has no /etc/resolv.conf.\n"

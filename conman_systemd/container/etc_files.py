@@ -1,0 +1,68 @@
+"""/etc/hosts and /etc/resolv.conf of a container, written by conman into its state directory and
+bound over the image's: the container's own host name resolves (as docker writes it), and a host
+without either file (a minimal Debian root has no /etc/hosts) still runs containers.
+
+With --network host the host's files are the base, as docker copies them; with --network none
+only the loopback names remain. Written when the container is created. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from conman_systemd.container.paths import write_atomic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conman_systemd.container.paths import Paths
+    from conman_systemd.container.spec import ContainerSpec
+
+HOST_HOSTS = "/etc/hosts"
+HOST_RESOLV = "/etc/resolv.conf"
+FILES = ("hosts", "resolv.conf")  # in the container's state directory, bound to /etc/NAME
+LOOPBACK = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+MAX_READ = 1 << 20  # a host file that large is not one to copy
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, errors="replace") as f:
+            return f.read(MAX_READ)
+    except OSError:
+        return None
+
+
+def _names(text: str) -> set[str]:
+    return {name for line in text.splitlines() for name in line.split("#", 1)[0].split()[1:]}
+
+
+def hosts_text(spec: ContainerSpec, host_hosts: str | None) -> str:
+    base = host_hosts if spec.network == "host" and host_hosts else LOOPBACK
+    if base and not base.endswith("\n"):
+        base += "\n"
+    if spec.hostname and spec.hostname not in _names(base):
+        base += f"127.0.1.1\t{spec.hostname}\n"  # as Debian names a host without a fixed address
+    return base
+
+
+def resolv_text(host_resolv: str | None) -> str:
+    if host_resolv is None:
+        return "# The host has no /etc/resolv.conf.\n"
+    return host_resolv if host_resolv.endswith("\n") or not host_resolv else host_resolv + "\n"
+
+
+def write(paths: Paths, spec: ContainerSpec) -> None:
+    directory = paths.container(spec.id)
+    write_atomic(os.path.join(directory, "hosts"), hosts_text(spec, _read(HOST_HOSTS)), 0o644)
+    write_atomic(os.path.join(directory, "resolv.conf"), resolv_text(_read(HOST_RESOLV)), 0o644)
+
+
+def mounts(paths: Paths, spec: ContainerSpec) -> list[dict[str, object]]:
+    """Bind mounts of the written files: read-only with --read-only, else the container's own."""
+    mode = "ro" if spec.read_only else "rw"
+    directory = paths.container(spec.id)
+    return [
+        {"destination": f"/etc/{name}", "type": "bind", "source": os.path.join(directory, name),
+         "options": ["rbind", mode]}
+        for name in FILES
+    ]  # fmt: skip
