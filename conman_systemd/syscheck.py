@@ -106,6 +106,20 @@ def check_dirs(report: Report, root: str, runroot: str) -> None:
                 )
 
 
+def check_container_start(report: Report, root: str, runroot: str) -> None:
+    """Only when every part is there: a container must then really start."""
+    if report.problems:
+        report.add("container", "not tried (see the errors)")
+        return
+    from conman_systemd.container.paths import Paths
+    from conman_systemd.core.trial import trial_start
+
+    shown, problem = trial_start(Paths(root=root, runroot=runroot))
+    report.add("container", shown)
+    if problem:
+        report.problems.append(problem)
+
+
 def system_check(root: str, runroot: str) -> Report:
     report = Report()
     check_user(report)
@@ -113,4 +127,5 @@ def system_check(root: str, runroot: str) -> Report:
     check_cgroups(report)
     check_runtimes(report)
     check_dirs(report, root, runroot)
+    check_container_start(report, root, runroot)
     return report

@@ -501,3 +501,18 @@ def test_the_container_s_hosts_file_names_it_and_is_conman_s(clean: Conman) -> N
     assert written == "writable\n"
     proc = clean("run", "--rm", "--read-only", "busybox", "sh", "-c", "echo x >> /etc/hosts")
     assert proc.returncode == 1 and "Read-only file system" in proc.stderr
+
+
+def test_system_check_starts_a_container_and_names_what_blocks_one(clean: Conman) -> None:
+    images = clean.ok("images", "-q")
+    out = clean.ok("system", "check")
+    assert f"container:   ok (busybox true with {clean.runtime} ran in" in out
+    assert clean.ok("images", "-q") == images and clean.leftovers() == ""
+    # A store whose busybox lost its layer: every container of it fails, and the check says how.
+    root = "/var/tmp/check-root"
+    clean.sh(f"conman --root {root} image import busybox >/dev/null && rm -rf {root}/images/layers/*")
+    proc = clean("--root", root, "system", "check")
+    assert proc.returncode == 1
+    assert "container:   failed" in proc.stdout
+    assert proc.stderr.startswith("Error: a container cannot start here: "), proc.stderr
+    clean.sh(f"rm -rf {root}")

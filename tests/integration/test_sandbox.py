@@ -74,11 +74,13 @@ def test_system_check_passes_inside_and_says_why_not_outside() -> None:
     inside = conman("sandbox", "--", "conman", "system", "check")
     assert inside.returncode == 0, inside.stdout + inside.stderr
     assert "PID 1:       systemd" in inside.stdout
+    assert re.search(r"^container:   ok \(busybox true with crun ran in \d+ ms\)$", inside.stdout, re.M)
     assert "All requirements are met." in inside.stdout
     outside = conman("system", "check")
     assert outside.returncode == 1
     assert "Error: systemd is not PID 1 here" in outside.stderr
     assert "Error: systemd is not reachable on the system bus" in outside.stderr
+    assert "container:   not tried (see the errors)" in outside.stdout
 
 
 def test_exit_codes_and_signals_pass_through() -> None:
