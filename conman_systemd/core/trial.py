@@ -32,7 +32,7 @@ def trial_start(paths: Paths) -> tuple[str, str | None]:
     try:
         return _run_true(paths)
     except ConmanError as e:
-        return "failed", f"a container cannot start here: {e.message}"
+        return "failed", f"a container cannot start here: {e.message}" + _other_runtime(paths)
     finally:
         if not had_image and images.find(IMAGE) is not None:
             from conman_systemd.image.removal import remove
@@ -40,7 +40,24 @@ def trial_start(paths: Paths) -> tuple[str, str | None]:
             remove(images, IMAGE, [], force=True)
 
 
-def _run_true(paths: Paths) -> tuple[str, str | None]:
+def _other_runtime(paths: Paths) -> str:
+    """When the default runtime fails and the other one works, the way out (crun cannot load its
+    cgroup v2 device filter where bpf() is refused and root lacks CAP_SYS_RESOURCE; runc can)."""
+    from conman_systemd import runner
+    from conman_systemd.config import CONFIG_FILE, default_runtime
+    from conman_systemd.container.spec import RUNTIMES
+
+    other = next(r for r in RUNTIMES if r != default_runtime())
+    if runner.find_binary(other) is None:
+        return ""
+    try:
+        _run_true(paths, other)
+    except ConmanError:
+        return ""
+    return f"; it starts with {other}: set `runtime = {other}` in {CONFIG_FILE}"
+
+
+def _run_true(paths: Paths, runtime: str | None = None) -> tuple[str, str | None]:
     from conman_systemd.container.paths import secure
     from conman_systemd.core.containers import Store
     from conman_systemd.core.create import build_spec, run_options
@@ -50,7 +67,7 @@ def _run_true(paths: Paths) -> tuple[str, str | None]:
     from conman_systemd.image.store import ImageStore
 
     secure(paths)
-    values = {"image": IMAGE, "command": ("true",), "rm": True, "network": "none",
+    values = {"image": IMAGE, "command": ("true",), "rm": True, "network": "none", "runtime": runtime,
               "name": f"conman-check-{os.urandom(4).hex()}"}  # fmt: skip
     spec = build_spec(run_options("run", values), ImageStore(paths))
     began = time.monotonic()
