@@ -234,10 +234,12 @@ def test_state_and_runtime_directories_are_not_readable_by_others(clean: Conman)
     modes = {path: int(mode, 8) for mode, path in (line.split(" ", 1) for line in listing.splitlines())}
     for path in (state, runtime, "/var/lib/conman/names"):
         assert modes[path] & 0o077 == 0, f"{path} is {oct(modes[path])}"
-    # The records conman writes are private themselves (upper/ and work/ are the container's /).
+    # The records conman writes are private themselves (upper/ and work/ are the container's /;
+    # hosts and resolv.conf its /etc files, 0644 for its users: the 0700 directory hides them).
     records = [
-        p for p in modes if p.startswith(f"{state}/") and p.rsplit("/", 1)[1] not in ("upper", "work")
-    ]
+        p for p in modes
+        if p.startswith(f"{state}/") and p.rsplit("/", 1)[1] not in ("upper", "work", "hosts", "resolv.conf")
+    ]  # fmt: skip
     assert {f"{state}/config.json", f"{state}/spec.json"} <= set(records), listing
     for path in records:
         assert modes[path] & 0o077 == 0, f"{path} is {oct(modes[path])}"
