@@ -119,6 +119,8 @@ def write_units(config: dict[str, Any]) -> None:
     os.makedirs("/run/systemd/system.control", exist_ok=True)
     for unit in config["masks"]:
         os.symlink("/dev/null", f"/run/systemd/system.control/{unit}")
+    write(config["generator_path"], config["generator"])
+    os.chmod(config["generator_path"], 0o755)
 
 
 def main() -> None:

@@ -99,6 +99,8 @@ class Sandbox:
             "target": plan.TARGET,
             "target_unit": plan.TARGET_UNIT,
             "journald_conf": plan.JOURNALD_CONF,
+            "generator": plan.generator_script(sys.executable),
+            "generator_path": plan.GENERATOR,
             "systemd": plan.SYSTEMD,
             "env": env,
         }

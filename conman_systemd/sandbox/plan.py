@@ -113,6 +113,18 @@ def masks(etc_systemd: str = "/etc/systemd/system") -> list[str]:
     return sorted(set(MASKED_UNITS) | set(enabled_units(etc_systemd)))
 
 
+GENERATOR = "/run/systemd/system-generators/conman-generator"
+
+
+def generator_script(python: str) -> str:
+    """conman's generator for the sandbox's systemd, run by conman's own interpreter: declared
+    containers work in a sandbox (definitions in /run/conman/containers, the sandbox's own)."""
+    return (
+        f"#!{python} -I\nimport sys\n\nfrom conman_systemd.declared.generator import main\n\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+
+
 def sandbox_name(pid: int, token: str) -> str:
     return f"{NAME_PREFIX}{pid}-{token}"
 

@@ -75,7 +75,9 @@ def test_system_check_passes_inside_and_says_why_not_outside() -> None:
     assert inside.returncode == 0, inside.stdout + inside.stderr
     assert "PID 1:       systemd" in inside.stdout
     # the runtime: $CONMAN_RUNTIME, which the container tests' fixture may have set
-    assert re.search(r"^container:   ok \(busybox true with (crun|runc) ran in \d+ ms\)$", inside.stdout, re.M)
+    assert re.search(
+        r"^container:   ok \(busybox true with (crun|runc) ran in \d+ ms\)$", inside.stdout, re.M
+    )
     assert "All requirements are met." in inside.stdout
     outside = conman("system", "check")
     assert outside.returncode == 1
