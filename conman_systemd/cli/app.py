@@ -53,11 +53,17 @@ COMMANDS = {
     "rename": "conman_systemd.cli.container:rename",
     "version": "conman_systemd.cli.system:version",
     "generate": "conman_systemd.cli.declared:generate",
+    "update": "conman_systemd.cli.resources:update",
+    "pause": "conman_systemd.cli.resources:pause",
+    "unpause": "conman_systemd.cli.resources:unpause",
+    "stats": "conman_systemd.cli.resources:stats",
+    "top": "conman_systemd.cli.resources:top",
     "prepare-declared": "conman_systemd.cli.declared:prepare",
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
-CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "prune", "ps", "rename",
-                   "restart", "rm", "run", "start", "stop", "unit", "wait")  # fmt: skip
+CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "pause", "prune", "ps",
+                   "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unit", "unpause",
+                   "update", "wait")  # fmt: skip
 
 
 def _option(option: Option) -> click.Option:

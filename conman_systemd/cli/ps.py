@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 def status_text(info: ContainerInfo, now: float) -> str:
     state = info.state
-    if state == "running":
+    if state in ("running", "paused"):
         text = f"Up {ago(now - float(info.records.started.get('started_at') or now))}"
+        text += " (Paused)" if state == "paused" else ""
     elif state == "exited":
         finished = float(info.records.exit.get("finished_at") or now)
         text = f"Exited ({info.records.exit_code}) {ago(now - finished)} ago"

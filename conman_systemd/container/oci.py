@@ -128,7 +128,10 @@ def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
         "linux": {
             "cgroupsPath": f"{unit_cgroup(spec.unit)}/container",
             "namespaces": namespaces,
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "resources": {
+                "devices": [{"allow": False, "access": "rwm"}],
+                **({"cpu": {"cpus": spec.cpuset_cpus}} if spec.cpuset_cpus else {}),
+            },
             "maskedPaths": [*MASKED_PATHS, *exposed_notify_sockets(spec)],
             "readonlyPaths": READONLY_PATHS,
         },

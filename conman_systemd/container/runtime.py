@@ -81,6 +81,12 @@ class Runtime:
         runner.run(self.start_argv(cid))
         debug(f"{self.name} start: done")
 
+    def pause(self, cid: str) -> None:
+        runner.run(self._argv(None, "pause", cid))
+
+    def resume(self, cid: str) -> None:
+        runner.run(self._argv(None, "resume", cid))
+
     def delete(self, cid: str) -> None:
         """Forget the container's state, killing what is left of it (nothing when there is none)."""
         if os.path.isdir(os.path.join(self.root, cid)):

@@ -24,6 +24,7 @@ NETWORKS = ("host", "none")
 RUNTIMES = ("crun", "runc")
 UNIT_SLICE = "conman.slice"  # every container's unit lives in it
 SIGKILL = 9
+DEFAULT_PIDS_LIMIT = 2048  # podman's: a fork bomb in one container must not exhaust the host's pids
 
 
 class Volume(Frozen):
@@ -67,6 +68,17 @@ class ContainerSpec(Frozen):
     wait_for_attach: bool = False  # foreground -i/-t: start the process once the client is there
     # Declared in a definition file: its unit is NAME.service, written by conman's generator.
     declared: bool = False
+    # Resources, the unit's (0: no limit; memory in bytes): core/unit.py maps them.
+    memory: int = 0
+    memory_reservation: int = 0
+    memory_swap: int = 0  # memory + swap; -1: unlimited swap
+    cpus: float = 0.0
+    cpu_weight: int = 0
+    cpuset_cpus: str = ""  # the runtime's (OCI config): systemd's AllowedCPUs= needs cgroup v2
+    pids_limit: int = DEFAULT_PIDS_LIMIT
+    blkio_weight: int = 0
+    device_read_bps: dict[str, int] = {}
+    device_write_bps: dict[str, int] = {}
     created: float = 0.0  # seconds since the epoch
 
     @property

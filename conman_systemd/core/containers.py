@@ -38,6 +38,7 @@ class State(str):
 
 CREATED, STARTING, RUNNING = State("created"), State("starting"), State("running")
 RESTARTING, STOPPING, EXITED = State("restarting"), State("stopping"), State("exited")
+PAUSED = State("paused")
 
 
 class Records(Frozen):
@@ -46,10 +47,11 @@ class Records(Frozen):
     started: dict[str, Any] = {}
     exit: dict[str, Any] = {}
     error: dict[str, Any] = {}
+    paused: dict[str, Any] = {}  # by `conman pause`: how (systemd's freezer or the runtime's)
 
     @classmethod
     def read(cls, paths: Paths, cid: str) -> Records:
-        return cls(**{k: read_record(paths, cid, k) or {} for k in ("started", "exit", "error")})
+        return cls(**{k: read_record(paths, cid, k) or {} for k in ("started", "exit", "error", "paused")})
 
     @property
     def ever_started(self) -> bool:
@@ -70,7 +72,11 @@ class ContainerInfo(Frozen):
 
     @property
     def state(self) -> State:
-        return State.of(self.unit, self.records.ever_started)
+        return PAUSED if self.paused else State.of(self.unit, self.records.ever_started)
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.records.paused) and self.unit.active_state == "active"
 
     @property
     def running(self) -> bool:
@@ -191,9 +197,7 @@ class Store:
         if not old.declared or old.name != spec.name:
             raise ConmanError(f"container {old.name} has the ID of declared container {spec.name}")
         etc_files.write(self.paths, spec)
-        config = oci.config(spec, self.paths)
-        write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
-        write_atomic(self.paths.spec(spec.id), spec.to_json())
+        self.save(spec)
         remove_records(self.paths, spec.id, ("error",))  # this start writes its own
         _make_volume_sources(spec)
 
@@ -220,11 +224,13 @@ class Store:
         the OCI config say it, then the old name goes. A running container's unit keeps the
         description and log identifier it started with, as docker's logs keep CONTAINER_NAME."""
         self._reserve_name(name, spec.id)
-        renamed = spec.replace(name=name)
-        config = oci.config(renamed, self.paths)  # as create wrote it, but the name
-        write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
-        write_atomic(self.paths.spec(spec.id), renamed.to_json())
+        self.save(spec.replace(name=name))
         _unlink_if(self.paths.name_link(spec.name), spec.id)
+
+    def save(self, spec: ContainerSpec) -> None:
+        """A changed spec of an existing container, with the OCI config the runtime reads then."""
+        write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(oci.config(spec, self.paths)))
+        write_atomic(self.paths.spec(spec.id), spec.to_json())
 
     def locked(self, spec: ContainerSpec) -> Lock:
         """Serialise conman commands acting on one container (start, stop, rm...)."""

@@ -51,6 +51,17 @@ class RunOptions(Frozen):
     ulimits: tuple[tuple[str, int, int], ...] = ()
     tmpfs: tuple[Tmpfs, ...] = ()
     mounts: tuple[Volume | Tmpfs, ...] = ()  # --mount: binds join the volumes, tmpfs the tmpfs
+    memory: int | None = None
+    memory_reservation: int | None = None
+    memory_swap: int | None = None
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    cpu_weight: int | None = None
+    cpuset_cpus: str | None = None
+    pids_limit: int | None = None
+    blkio_weight: int | None = None
+    device_read_bps: tuple[tuple[str, int], ...] = ()
+    device_write_bps: tuple[tuple[str, int], ...] = ()
 
     @property
     def attached(self) -> bool:
@@ -85,6 +96,30 @@ def run_options(command: str, values: dict[str, Any]) -> RunOptions:
     fields = typed(command, values)
     fields.setdefault("detach", False)  # create has no -d
     return RunOptions(**{k: v for k, v in fields.items() if k not in CLIENT_ONLY})
+
+
+RESOURCE_KEYS = ("memory", "memory_reservation", "memory_swap", "cpus", "cpu_shares", "cpu_weight",
+                 "cpuset_cpus", "pids_limit", "blkio_weight", "device_read_bps",
+                 "device_write_bps")  # fmt: skip
+
+
+def resource_fields(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's resource fields from the resource options given (run, create, update)."""
+    from conman_systemd.core.resource_options import check_memory
+
+    values = {k: v for k in RESOURCE_KEYS if (v := given.get(k)) is not None and v != ()}
+    fields = {
+        k: v for k, v in values.items() if k not in ("cpu_shares", "device_read_bps", "device_write_bps")
+    }
+    if "cpu_shares" in values and "cpu_weight" in values:
+        raise ConmanError("--cpu-shares and --cpu-weight set the same weight: give one of them")
+    if "cpu_shares" in values:  # docker's shares as systemd's weight, as runc converts them
+        fields["cpu_weight"] = 1 + (values["cpu_shares"] - 2) * 9999 // 262142
+    for key in ("device_read_bps", "device_write_bps"):
+        if key in values:
+            fields[key] = dict(values[key])
+    check_memory(fields.get("memory", 0), fields.get("memory_reservation", 0), fields.get("memory_swap", 0))
+    return fields
 
 
 def build_spec(
@@ -129,4 +164,5 @@ def build_spec(
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).
         remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,
+        **resource_fields({k: getattr(opts, k) for k in RESOURCE_KEYS}),
     )  # fmt: skip

@@ -63,6 +63,46 @@ def _mount(text: str) -> Any:
     return parse_mount(text)
 
 
+def _resource(parser: str) -> Callable[[Any], Any]:
+    """A parser of core/resource_options.py, imported when its flag is given."""
+
+    def parse(value: Any) -> Any:
+        from conman_systemd.core import resource_options
+
+        return getattr(resource_options, parser)(value)
+
+    return parse
+
+
+# The resource flags: `conman update` takes them too.
+RESOURCES = (
+    Option(flags=("-m", "--memory"), dest="memory", commands=_CONTAINER, parse=_resource("parse_memory"),
+           help="Memory limit, e.g. 512m (the unit's MemoryMax=)."),
+    Option(flags=("--memory-reservation",), dest="memory_reservation", commands=_CONTAINER,
+           parse=_resource("parse_memory_reservation"),
+           help="Memory kept for it under pressure (MemoryLow=)."),
+    Option(flags=("--memory-swap",), dest="memory_swap", commands=_CONTAINER,
+           parse=_resource("parse_memory_swap"), help="Memory plus swap limit; -1: unlimited swap."),
+    Option(flags=("--cpus",), dest="cpus", commands=_CONTAINER, parse=_resource("parse_cpus"),
+           help="CPUs it may use, e.g. 1.5 (CPUQuota=150%)."),
+    Option(flags=("-c", "--cpu-shares"), dest="cpu_shares", integer=True, commands=_CONTAINER,
+           parse=_resource("parse_cpu_shares"),
+           help="Relative CPU share, 2 to 262144 (docker's; CPUWeight=)."),
+    Option(flags=("--cpu-weight",), dest="cpu_weight", integer=True, commands=_CONTAINER,
+           parse=_resource("parse_cpu_weight"), help="Relative CPU weight, 1 to 10000 (CPUWeight=)."),
+    Option(flags=("--cpuset-cpus",), dest="cpuset_cpus", commands=_CONTAINER,
+           parse=_resource("parse_cpuset"), help="CPUs it may run on, e.g. 0-3,5."),
+    Option(flags=("--pids-limit",), dest="pids_limit", integer=True, commands=_CONTAINER,
+           parse=_resource("parse_pids_limit"),
+           help="Most processes at once (default 2048; -1: no limit) (TasksMax=)."),
+    Option(flags=("--blkio-weight",), dest="blkio_weight", integer=True, commands=_CONTAINER,
+           parse=_resource("parse_blkio_weight"), help="Relative block IO weight, 10 to 1000 (IOWeight=)."),
+    Option(flags=("--device-read-bps",), dest="device_read_bps", kind=LIST, commands=_CONTAINER,
+           parse=_resource("parse_device_rate"), help="Read rate limit DEVICE:RATE, e.g. /dev/sda:10mb."),
+    Option(flags=("--device-write-bps",), dest="device_write_bps", kind=LIST, commands=_CONTAINER,
+           parse=_resource("parse_device_rate"), help="Write rate limit DEVICE:RATE."),
+)  # fmt: skip
+
 OPTIONS = (
     Option(flags=("-d", "--detach"), dest="detach", kind=FLAG, commands=frozenset({RUN, EXEC}),
            help="Run in the background (run: print the container ID)."),
@@ -118,6 +158,7 @@ OPTIONS = (
            choices=("missing", "always", "never"), help="When to pull the image: missing, always or never."),
     Option(flags=("--runtime",), dest="runtime", commands=_CONTAINER, parse=parse.parse_runtime,
            help="OCI runtime: crun or runc (default: the config's, else crun when installed)."),
+    *RESOURCES,
 )  # fmt: skip
 
 # What the client does with, not the container: no RunOptions field (log_driver: checked only).

@@ -64,6 +64,8 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "ExitCode": 0 if running or not exited else exited.get("exit_code"),  # docker's 0 until it ends
             "Result": unit.result or exited.get("result", ""),
             "Error": error.get("message", ""),
+            "OOMKilled": bool(exited.get("oom_killed")) and not running,
+            "Paused": info.paused,
             "StartedAt": _iso(started.get("started_at")) or NEVER,
             "FinishedAt": (None if running else _iso(exited.get("finished_at"))) or NEVER,
             "Restarts": unit.n_restarts,

@@ -10,6 +10,7 @@ from conman_systemd.core import unit
 from conman_systemd.core.containers import ContainerInfo, Store
 from conman_systemd.dbus.systemd import JOB_DONE, NO_SUCH_UNIT, BusError, Systemd
 from conman_systemd.errors import EXIT_CANNOT_INVOKE, EXIT_ENGINE, EXIT_NOT_FOUND, ConmanError
+from conman_systemd.log import debug
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,6 +91,39 @@ class Lifecycle:
             self.systemd.stop(spec.unit, timeout=budget)
         # A stop asked for ends the restart back-off (between two restarts no ExecStop runs).
         remove_records(self.paths, spec.id, BACKOFF_RECORDS)
+
+    def pause(self, spec: ContainerSpec, pause: bool = True) -> None:
+        """systemd's freezer where it has one (cgroup v2), else the runtime's (v1's freezer)."""
+        info = self.info(spec)
+        if not info.running:
+            raise ConmanError(f"container {spec.name} is not running")
+        if info.paused == pause:
+            raise ConmanError(f"container {spec.name} is {'already' if pause else 'not'} paused")
+        how = info.records.paused.get("by", "systemd") if not pause else "systemd"
+        if how == "systemd":
+            try:
+                self.systemd.freeze(spec.unit, pause)
+            except BusError as e:
+                if not pause:
+                    raise
+                debug(f"systemd cannot freeze {spec.unit} ({e.message}): the runtime pauses it")
+                how = "runtime"
+        if how == "runtime":
+            from conman_systemd.container.runtime import Runtime
+
+            runtime = Runtime(spec.runtime, self.paths)
+            runtime.pause(spec.id) if pause else runtime.resume(spec.id)
+        if pause:
+            write_record(self.paths, spec.id, "paused", by=how, at=time.time())
+        else:
+            remove_records(self.paths, spec.id, ("paused",))
+
+    def update(self, spec: ContainerSpec, updated: ContainerSpec) -> None:
+        """New resource limits: the running unit's at once, the spec's for the next start."""
+        if not self.running(spec):
+            raise ConmanError(f"container {spec.name} is not running", hint="update a running container")
+        self.systemd.set_properties(spec.unit, unit.encode(unit.resources(updated)))
+        self.store.save(updated)
 
     def kill(self, spec: ContainerSpec, sig: int) -> None:
         if not self.running(spec):

@@ -48,7 +48,21 @@ SIGNATURES = {
     "CollectMode": "s",
     "Slice": "s",
     "Environment": "as",
+    "LogExtraFields": "aay",
+    "TasksMax": "t",
+    "CPUAccounting": "b",
+    "MemoryAccounting": "b",
+    "IOAccounting": "b",
+    "MemoryMax": "t",
+    "MemoryLow": "t",
+    "MemorySwapMax": "t",
+    "CPUQuotaPerSecUSec": "t",
+    "CPUWeight": "t",
+    "IOWeight": "t",
+    "IOReadBandwidthMax": "a(st)",
+    "IOWriteBandwidthMax": "a(st)",
 }
+UNLIMITED = 2**64 - 1  # systemd's "infinity"
 
 
 SHIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shim")
@@ -129,9 +143,49 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
         ("Environment", _environment(spec)),
     ]
     props += _restart(spec)
+    props += resources(spec)
+    # docker's journald log driver fields on every line: `journalctl CONTAINER_NAME=web`.
+    props.append(("LogExtraFields", [f.encode() for f in journal_fields(spec)]))
     if spec.remove_on_exit:
         # --rm: nothing of the container may stay, not even a failed unit.
         props.append(("CollectMode", "inactive-or-failed"))
+    return props
+
+
+def journal_fields(spec: ContainerSpec) -> list[str]:
+    return [f"CONTAINER_ID={spec.short_id}", f"CONTAINER_ID_FULL={spec.id}", f"CONTAINER_NAME={spec.name}",
+            f"CONTAINER_TAG={spec.short_id}", f"IMAGE_NAME={spec.image}"]  # fmt: skip
+
+
+def resources(spec: ContainerSpec) -> list[tuple[str, Any]]:
+    """The container's resource limits, as the unit's: its delegated cgroup bounds the container's.
+    On cgroup v1 systemd applies MemoryMax= as MemoryLimit=, CPUWeight= as cpu.shares and IOWeight=
+    as blkio.weight; MemoryLow= and MemorySwapMax= need v2 (systemd ignores them on v1)."""
+    props: list[tuple[str, Any]] = [
+        # `conman stats` reads the unit's own accounting; systemd keeps CPU and IO off by default.
+        ("CPUAccounting", True),
+        ("MemoryAccounting", True),
+        ("IOAccounting", True),
+        ("TasksMax", spec.pids_limit or UNLIMITED),
+    ]
+    if spec.memory:
+        props.append(("MemoryMax", spec.memory))
+    if spec.memory_reservation:
+        props.append(("MemoryLow", spec.memory_reservation))
+    if spec.memory_swap:  # docker's memory + swap; systemd's swap alone
+        props.append(
+            ("MemorySwapMax", UNLIMITED if spec.memory_swap < 0 else spec.memory_swap - spec.memory)
+        )
+    if spec.cpus:
+        props.append(("CPUQuotaPerSecUSec", round(spec.cpus * USEC)))
+    if spec.cpu_weight:
+        props.append(("CPUWeight", spec.cpu_weight))
+    if spec.blkio_weight:
+        props.append(("IOWeight", spec.blkio_weight * 10))  # docker's 10-1000, systemd's 1-10000
+    if spec.device_read_bps:
+        props.append(("IOReadBandwidthMax", sorted(spec.device_read_bps.items())))
+    if spec.device_write_bps:
+        props.append(("IOWriteBandwidthMax", sorted(spec.device_write_bps.items())))
     return props
 
 
@@ -179,6 +233,12 @@ def show(name: str, value: Any) -> str:
         return " ".join([*map(str, codes), *map(signal_name, signals)])
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if value == UNLIMITED:
+        return "infinity"
+    if name == "LogExtraFields":
+        return " ".join(v.decode() for v in value)
+    if name.startswith("IO") and name.endswith("BandwidthMax"):
+        return " ".join(f"{path} {rate}" for path, rate in value)
     if isinstance(value, list):
         return " ".join(map(str, value))
     return str(value)

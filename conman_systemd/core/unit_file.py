@@ -19,7 +19,10 @@ FILE_KEYS = {
     "TimeoutStopUSec": ("Service", "TimeoutStopSec"),
     "RestartUSec": ("Service", "RestartSec"),
     "LogRateLimitIntervalUSec": ("Service", "LogRateLimitIntervalSec"),
+    "CPUQuotaPerSecUSec": ("Service", "CPUQuota"),
 }
+# Properties whose values are lists written one line each.
+ONE_PER_LINE = ("LogExtraFields", "IOReadBandwidthMax", "IOWriteBandwidthMax")
 
 # Characters that make systemd split, expand or unescape a word: such a word is double-quoted.
 _SPECIAL = frozenset(" \t\n\"'\\;")
@@ -44,6 +47,8 @@ def value_text(name: str, value: Any) -> str:
     if name.startswith("Exec"):
         ((_, argv, ignore_failure),) = value
         return exec_line(argv, ignore_failure)
+    if name == "CPUQuotaPerSecUSec":
+        return f"{value / 10_000:g}%"
     if name.endswith("USec"):
         return f"{value}us" if value else "0"
     if name == "KillSignal":
@@ -59,5 +64,6 @@ def sections(props: list[tuple[str, Any]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {"Unit": [], "Service": []}
     for name, value in props:
         section, key = FILE_KEYS.get(name, ("Service", name))
-        out[section].append(f"{key}={value_text(name, value)}")
+        for item in [[v] for v in value] if name in ONE_PER_LINE else [value]:
+            out[section].append(f"{key}={value_text(name, item)}")
     return out

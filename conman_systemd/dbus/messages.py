@@ -75,6 +75,19 @@ def start_unit(unit: str, mode: str = "replace") -> Message:
     return _manager("StartUnit", "ss", (unit, mode))
 
 
+def freeze_unit(unit: str) -> Message:
+    return _manager("FreezeUnit", "s", (unit,))
+
+
+def thaw_unit(unit: str) -> Message:
+    return _manager("ThawUnit", "s", (unit,))
+
+
+def set_unit_properties(unit: str, properties: list[Property]) -> Message:
+    """Changed while the unit runs (runtime=true): a later start gets the transient unit anew."""
+    return _manager("SetUnitProperties", "sba(sv)", (unit, True, properties))
+
+
 def stop_unit(unit: str, mode: str = "replace") -> Message:
     return _manager("StopUnit", "ss", (unit, mode))
 

@@ -237,6 +237,13 @@ class Systemd:
             hint="is its definition still there? run `systemctl daemon-reload`",
         )
 
+    def freeze(self, unit: str, freeze: bool = True) -> None:
+        """systemd's freezer (cgroup v2 only): BusError where the unit cannot be frozen."""
+        self.call(messages.freeze_unit(unit) if freeze else messages.thaw_unit(unit))
+
+    def set_properties(self, unit: str, properties: list[Property]) -> None:
+        self.call(messages.set_unit_properties(unit, properties))
+
     def stop(self, unit: str, timeout: float = CALL_TIMEOUT) -> str:
         return self.run_job(messages.stop_unit(unit), timeout)
 
@@ -283,6 +290,11 @@ class Systemd:
         """state completed by the unit's Service properties (main pid, restarts, status, exit)."""
         (props,) = self.call(messages.get_all_properties(messages.unit_path(unit), messages.SERVICE_IFACE))
         return state.updated(props)
+
+    def service_properties(self, unit: str) -> dict[str, Any]:
+        """The unit's Service properties by name (accounting among them), values without signatures."""
+        (props,) = self.call(messages.get_all_properties(messages.unit_path(unit), messages.SERVICE_IFACE))
+        return {name: value[1] for name, value in props.items()}
 
     def restarts(self, unit: str) -> int:
         path = messages.unit_path(unit)

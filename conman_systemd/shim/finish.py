@@ -12,7 +12,7 @@ import time
 
 from conman_systemd.container.paths import Paths, write_record
 from conman_systemd.container.removal import release, remove_state
-from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unit_cgroup
 from conman_systemd.log import debug
 from conman_systemd.shim import backoff, systemd_io
 
@@ -34,6 +34,23 @@ def result_of(spec: ContainerSpec, status: os.waitid_result) -> str:
     return "success" if status.si_status in _CLEAN_SIGNALS | set(signals) else "signal"
 
 
+def oom_killed(spec: ContainerSpec) -> bool:
+    """Whether the kernel's OOM killer killed a process of the container's unit, however the
+    platform counts it: cgroup v2's memory.events, v1's memory.oom_control (the unit's cgroup and
+    the runtime's below it). Read before the run is released: the cgroups are still there."""
+    unit = unit_cgroup(spec.unit).lstrip("/")
+    for path in (f"{CGROUP_ROOT}/{unit}/memory.events", f"{CGROUP_ROOT}/memory/{unit}/memory.oom_control",
+                 f"{CGROUP_ROOT}/memory/{unit}/container/memory.oom_control"):  # fmt: skip
+        try:
+            with open(path) as f:
+                counts = dict(line.split() for line in f if len(line.split()) == 2)
+        except OSError:
+            continue
+        if int(counts.get("oom_kill", "0")) > 0:
+            return True
+    return False
+
+
 def restart_follows(paths: Paths, spec: ContainerSpec, result: str) -> bool:
     """Whether systemd restarts the unit after this end (on-failure:N's limit aside)."""
     if not spec.restarts or os.path.exists(paths.record(spec.id, "stop-requested")):
@@ -53,7 +70,8 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
         remove_state(paths, spec)
     else:
         finished_at = time.time()
-        write_record(paths, spec.id, "exit", finished_at=finished_at, exit_code=code, result=result)
+        write_record(paths, spec.id, "exit", finished_at=finished_at, exit_code=code, result=result,
+                     oom_killed=oom_killed(spec))  # fmt: skip
         backoff.count_exit(paths, spec, finished_at)
         release(paths, spec)
     if spec.restart_max and result != "success" and _end_restarts_after(spec, spec.restart_max):

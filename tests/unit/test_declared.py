@@ -44,11 +44,13 @@ def test_the_unit_has_the_properties_a_transient_container_gets(tmp_path: Path) 
     d = definition.parse(os.fspath(GOLDEN / "worker.container"))
     opts = generator.options(d)
     created = build_spec(opts, ImageStore(paths), cid=definition.declared_id(d.name), declared=True)
-    made, declared = (unit.properties(s, paths, SHIM) for s in (created, generator.unit_spec(d, opts)))
-    # but the Description: the unit names the image as the definition does (it is not at hand then)
-    assert made[1:] == declared[1:]
-    assert (made[0], declared[0]) == (("Description", f"conman container worker ({created.image})"),
-                                      ("Description", "conman container worker (busybox)"))  # fmt: skip
+    made, declared = (dict(unit.properties(s, paths, SHIM)) for s in (created, generator.unit_spec(d, opts)))
+    # but the image's name: the unit names it as the definition does (the image is not at hand then)
+    assert made.pop("Description") == f"conman container worker ({created.image})"
+    assert declared.pop("Description") == "conman container worker (busybox)"
+    assert made.pop("LogExtraFields")[-1] == f"IMAGE_NAME={created.image}".encode()
+    assert declared.pop("LogExtraFields")[-1] == b"IMAGE_NAME=busybox"
+    assert made == declared
     assert created.command == ("sh", "-c", "echo $HOME; exit 3")
     assert (created.uid, created.gid, created.network, created.runtime) == (1000, 1000, "none", "runc")
     assert created.unit == "worker.service"

@@ -1,0 +1,134 @@
+"""Resources, OOM, pause, stats, top and journal fields against the real systemd: a container's
+limits are its unit's, and what systemd accounts for the unit is the container's."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.integration.conftest import Conman
+
+pytestmark = pytest.mark.systemd
+
+
+def show(conman: Conman, unit: str, *props: str) -> dict[str, str]:
+    out = conman.system.run(["systemctl", "show", unit, *(f"-p{p}" for p in props)]).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def until(what: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not what():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_memory_limit_is_the_unit_s_and_update_changes_it(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "capped", "--memory", "32m", "--cpus", "0.5", "busybox", "sleep", "1000")
+    unit = clean.ok("unit", "capped").strip()
+    assert show(clean, unit, "MemoryMax", "CPUQuotaPerSecUSec", "TasksMax") == {
+        "MemoryMax": str(32 << 20), "CPUQuotaPerSecUSec": "500ms", "TasksMax": "2048",
+    }  # fmt: skip
+    assert clean.ok("update", "--memory", "64m", "--pids-limit", "100", "capped") == "capped\n"
+    assert show(clean, unit, "MemoryMax", "TasksMax") == {"MemoryMax": str(64 << 20), "TasksMax": "100"}
+    info = json.loads(clean.ok("inspect", "capped"))[0]
+    assert info["State"]["Running"]
+    clean.ok("rm", "-f", "capped")
+    proc = clean("update", "--memory", "64m", "nosuch")
+    assert (proc.returncode, proc.stderr) == (
+        125,
+        "Error: no such container: nosuch\nHint: list containers with `conman ps -a`\n",
+    )
+
+
+def test_update_of_a_stopped_container_is_refused(clean: Conman) -> None:
+    clean.ok("create", "--name", "idle", "busybox", "true")
+    proc = clean("update", "--memory", "64m", "idle")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        125, "", "Error: container idle is not running\nHint: update a running container\n"
+    )  # fmt: skip
+    clean.ok("rm", "idle")
+
+
+def test_a_container_over_its_memory_limit_is_oom_killed(clean: Conman) -> None:
+    # busybox tail keeps an endless line (/dev/zero has no newline) in memory
+    proc = clean("run", "--name", "hog", "--memory", "32m", "busybox", "tail", "/dev/zero")
+    assert proc.returncode == 137, proc.stderr
+    assert clean.ok("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "hog") == "true 137\n"
+    assert clean.ok("wait", "hog") == "137\n"
+    assert clean.ok("ps", "-a", "--format", "{{.Status}}").startswith("Exited (137)")
+    clean.ok("rm", "hog")
+
+
+def test_pids_limit_bounds_a_fork_loop(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "forky", "--pids-limit", "20", "busybox", "sh", "-c",
+             "for i in $(seq 40); do sleep 1000 & done; echo forked; wait")  # fmt: skip
+    unit = clean.ok("unit", "forky").strip()
+    assert until(lambda: "forked" in clean.ok("logs", "forky"))
+    tasks = int(show(clean, unit, "TasksCurrent")["TasksCurrent"])
+    assert tasks <= 20, tasks
+    assert "can't fork" in clean("logs", "forky").stderr
+    clean.ok("rm", "-f", "forky")
+
+
+def test_stats_shows_a_busy_container_s_cpu_and_memory(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "busy", "--memory", "64m", "busybox", "sh", "-c", "while :; do :; done")
+    out = clean.ok("stats", "--no-stream", "busy")
+    header, row = out.splitlines()
+    assert header.split() == ["CONTAINER", "ID", "NAME", "CPU", "%", "MEM", "USAGE", "/", "LIMIT", "MEM", "%",
+                              "NET", "I/O", "BLOCK", "I/O", "PIDS"]  # fmt: skip
+    sample = json.loads(clean.ok("stats", "--no-stream", "--format", "json", "busy"))
+    assert sample["Name"] == "busy" and sample["PIDs"] == "1"
+    assert float(sample["CPUPerc"].rstrip("%")) > 20, sample  # one spinning shell
+    usage, limit = sample["MemUsage"].split(" / ")
+    assert limit == "64MiB" and usage != "0B", sample
+    assert clean.ok("stats", "--no-stream", "--format", "{{.Name}}: {{.PIDs}}", "busy") == "busy: 1\n"
+    top = clean.ok("top", "busy").splitlines()
+    assert top[0].split()[:3] == ["UID", "PID", "PPID"] and "while :; do :; done" in top[1]
+    clean.ok("rm", "-f", "busy")
+
+
+def test_pause_freezes_and_unpause_thaws(clean: Conman) -> None:
+    cid = clean.ok("run", "-d", "--name", "counter", "busybox", "sh", "-c",
+                   "i=0; while :; do i=$((i+1)); echo $i > /count; sleep 0.02; done").strip()  # fmt: skip
+    count = f"/var/lib/conman/containers/{cid}/upper/count"
+
+    def value() -> str:
+        return clean.sh(f"cat {count}").stdout.strip()
+
+    assert until(lambda: value() not in ("", "1"))
+    assert clean.ok("pause", "counter") == "counter\n"
+    assert clean.ok("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "counter") == "paused true\n"
+    assert "(Paused)" in clean.ok("ps", "--format", "{{.Status}}")
+    frozen = value()
+    time.sleep(0.3)  # fifteen ticks of the counter, were it running
+    assert value() == frozen
+    proc = clean("pause", "counter")
+    assert (proc.returncode, proc.stderr) == (125, "Error: container counter is already paused\n")
+    assert clean.ok("unpause", "counter") == "counter\n"
+    assert until(lambda: value() != frozen)
+    assert clean.ok("inspect", "-f", "{{.State.Status}}", "counter") == "running\n"
+    clean.ok("stop", "-t", "1", "counter")
+    proc = clean("unpause", "counter")
+    assert (proc.returncode, proc.stderr) == (125, "Error: container counter is not running\n")
+    clean.ok("rm", "counter")
+
+
+def test_every_line_carries_docker_s_journal_fields(clean: Conman) -> None:
+    cid = clean.ok("run", "-d", "--name", "fields", "busybox", "sh", "-c", "echo hello-fields").strip()
+    clean.ok("wait", "fields")
+    out = clean.sh("journalctl CONTAINER_NAME=fields -o json").stdout.splitlines()
+    entries = [json.loads(line) for line in out]
+    line = next(e for e in entries if e.get("MESSAGE") == "hello-fields")
+    assert (line["CONTAINER_ID"], line["CONTAINER_ID_FULL"], line["IMAGE_NAME"]) == (
+        cid[:12], cid, "localhost/busybox:latest"
+    )  # fmt: skip
+    # an interactive container's output (its IO server writes the journal) carries them too
+    clean.ok("run", "-i", "--name", "fields-i", "busybox", "echo", "hello-interactive", timeout=60)
+    assert "hello-interactive" in clean.sh("journalctl CONTAINER_NAME=fields-i -o cat").stdout
+    clean.ok("rm", "fields", "fields-i")
