@@ -106,6 +106,15 @@ def check_dirs(report: Report, root: str, runroot: str) -> None:
                 )
 
 
+def check_seccomp(report: Report) -> None:
+    from conman_systemd.container.security import DEFAULT_PROFILE
+
+    if os.path.exists(DEFAULT_PROFILE):
+        report.add("seccomp", f"{DEFAULT_PROFILE} (the default filter)")
+    else:
+        report.add("seccomp", f"no default filter: {DEFAULT_PROFILE} is missing (containers-common)")
+
+
 def check_container_start(report: Report, root: str, runroot: str) -> None:
     """Only when every part is there: a container must then really start."""
     if report.problems:
@@ -127,5 +136,6 @@ def system_check(root: str, runroot: str) -> Report:
     check_cgroups(report)
     check_runtimes(report)
     check_dirs(report, root, runroot)
+    check_seccomp(report)
     check_container_start(report, root, runroot)
     return report

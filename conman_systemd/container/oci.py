@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from conman_systemd.container import etc_files
+from conman_systemd.container import etc_files, security
 from conman_systemd.container.spec import ContainerSpec, unit_cgroup
 
 TYPE_CHECKING = False
@@ -22,15 +22,9 @@ if TYPE_CHECKING:
 
     from conman_systemd.container.paths import Paths
 
-# docker's default capabilities.
-CAPABILITIES = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-]  # fmt: skip
 MASKED_PATHS = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-    "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+    "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "/sys/devices/virtual/powercap",
 ]  # fmt: skip
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -106,10 +100,13 @@ def environment(spec: ContainerSpec) -> list[str]:
 
 
 def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
-    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+    # A cgroup namespace: the container sees its own cgroup as the root, not the host's tree.
+    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if spec.network == "none":
         namespaces.append({"type": "network"})
-    caps = list(CAPABILITIES)
+    caps = security.capabilities(spec)
+    filter_ = security.seccomp(spec, caps)
+    nodes, allowed = security.devices(spec)
     return {
         "ociVersion": "1.0.2",
         "process": {
@@ -119,7 +116,7 @@ def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
             "env": environment(spec),
             "cwd": spec.workdir,
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "noNewPrivileges": False,
+            "noNewPrivileges": spec.no_new_privileges,
             **({"rlimits": rlimits(spec)} if spec.ulimits else {}),
         },
         "root": {"path": paths.rootfs(spec.id), "readonly": spec.read_only},
@@ -129,11 +126,13 @@ def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
             "cgroupsPath": f"{unit_cgroup(spec.unit)}/container",
             "namespaces": namespaces,
             "resources": {
-                "devices": [{"allow": False, "access": "rwm"}],
+                "devices": [{"allow": spec.privileged, "access": "rwm"}, *allowed],
                 **({"cpu": {"cpus": spec.cpuset_cpus}} if spec.cpuset_cpus else {}),
             },
-            "maskedPaths": [*MASKED_PATHS, *exposed_notify_sockets(spec)],
-            "readonlyPaths": READONLY_PATHS,
+            "maskedPaths": [] if spec.privileged else [*MASKED_PATHS, *exposed_notify_sockets(spec)],
+            "readonlyPaths": [] if spec.privileged else READONLY_PATHS,
+            **({"seccomp": filter_} if filter_ else {}),
+            **({"devices": nodes} if nodes else {}),
         },
         "annotations": {"io.conman.name": spec.name, "io.conman.image": spec.image},
     }

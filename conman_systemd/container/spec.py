@@ -79,6 +79,13 @@ class ContainerSpec(Frozen):
     blkio_weight: int = 0
     device_read_bps: dict[str, int] = {}
     device_write_bps: dict[str, int] = {}
+    # Privileges (container/security.py): docker's defaults unless changed.
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    no_new_privileges: bool = False
+    seccomp: str = ""  # the default profile; "unconfined", or a profile's path
+    devices: tuple[str, ...] = ()  # HOST:CONTAINER:PERMISSIONS
     created: float = 0.0  # seconds since the epoch
 
     @property
@@ -117,7 +124,7 @@ class ContainerSpec(Frozen):
     def from_dict(cls, data: dict[str, Any]) -> ContainerSpec:
         """The spec a (possibly older) JSON file describes: unknown keys are ignored."""
         known = {k: v for k, v in data.items() if k in _FIELDS}
-        for key in ("command", "env", "additional_gids"):
+        for key in ("command", "env", "additional_gids", "cap_add", "cap_drop", "devices"):
             if key in known:
                 known[key] = tuple(known[key])
         known["volumes"] = tuple(Volume(**v) for v in known.get("volumes", ()))

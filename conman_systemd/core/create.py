@@ -62,6 +62,11 @@ class RunOptions(Frozen):
     blkio_weight: int | None = None
     device_read_bps: tuple[tuple[str, int], ...] = ()
     device_write_bps: tuple[tuple[str, int], ...] = ()
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    security_opt: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
 
     @property
     def attached(self) -> bool:
@@ -122,6 +127,18 @@ def resource_fields(given: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def security_fields(opts: RunOptions) -> dict[str, Any]:
+    fields: dict[str, Any] = {"cap_add": opts.cap_add, "cap_drop": opts.cap_drop,
+                              "privileged": opts.privileged, "devices": opts.devices}  # fmt: skip
+    for item in opts.security_opt:  # (each checked by its parser)
+        key, _, value = item.partition("=")
+        if key == "no-new-privileges":
+            fields["no_new_privileges"] = value != "false"
+        else:
+            fields["seccomp"] = value
+    return fields
+
+
 def build_spec(
     opts: RunOptions,
     images: ImageStore,
@@ -165,4 +182,5 @@ def build_spec(
         # whoever waits for it (or nobody, after a detach or a killed client).
         remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,
         **resource_fields({k: getattr(opts, k) for k in RESOURCE_KEYS}),
+        **security_fields(opts),
     )  # fmt: skip

@@ -74,6 +74,31 @@ def _resource(parser: str) -> Callable[[Any], Any]:
     return parse
 
 
+def _security(parser: str) -> Callable[[Any], Any]:
+    """A parser of container/security.py, imported when its flag is given."""
+
+    def parse(value: Any) -> Any:
+        from conman_systemd.container import security
+
+        return getattr(security, parser)(value)
+
+    return parse
+
+
+SECURITY = (
+    Option(flags=("--cap-add",), dest="cap_add", kind=LIST, commands=_CONTAINER,
+           parse=_security("parse_capability"), help="Add a capability (e.g. NET_ADMIN, or ALL)."),
+    Option(flags=("--cap-drop",), dest="cap_drop", kind=LIST, commands=_CONTAINER,
+           parse=_security("parse_capability"), help="Drop a capability (e.g. NET_RAW, or ALL)."),
+    Option(flags=("--privileged",), dest="privileged", kind=FLAG, commands=_CONTAINER,
+           help="Every capability, no seccomp filter, no masked paths."),
+    Option(flags=("--security-opt",), dest="security_opt", kind=LIST, commands=_CONTAINER,
+           parse=_security("parse_security_opt"),
+           help="no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json."),
+    Option(flags=("--device",), dest="devices", kind=LIST, commands=_CONTAINER,
+           parse=_security("parse_device"), help="A host device in the container: HOST[:CONTAINER][:rwm]."),
+)  # fmt: skip
+
 # The resource flags: `conman update` takes them too.
 RESOURCES = (
     Option(flags=("-m", "--memory"), dest="memory", commands=_CONTAINER, parse=_resource("parse_memory"),
@@ -159,6 +184,7 @@ OPTIONS = (
     Option(flags=("--runtime",), dest="runtime", commands=_CONTAINER, parse=parse.parse_runtime,
            help="OCI runtime: crun or runc (default: the config's, else crun when installed)."),
     *RESOURCES,
+    *SECURITY,
 )  # fmt: skip
 
 # What the client does with, not the container: no RunOptions field (log_driver: checked only).

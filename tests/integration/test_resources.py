@@ -136,3 +136,28 @@ def test_every_line_carries_docker_s_journal_fields(clean: Conman) -> None:
     journal = clean.sh(f"journalctl CONTAINER_NAME=fields-i CONTAINER_ID_FULL={cid} -o cat").stdout
     assert "hello-interactive" in journal
     clean.ok("rm", "fields", "fields-i")
+
+
+def test_default_privileges_are_docker_s(clean: Conman) -> None:
+    out = clean.ok("run", "--rm", "busybox", "sh", "-c",
+                   "grep CapEff /proc/self/status; cat /proc/kcore >/dev/null 2>&1 || echo no-kcore;"
+                   " echo x 2>/dev/null > /proc/sys/kernel/domainname || echo no-sysctl;"
+                   " unshare -U -r -m true 2>/dev/null || echo no-userns; cat /proc/self/cgroup | tail -1")  # fmt: skip
+    assert out == "CapEff:\t00000000a80425fb\nno-kcore\nno-sysctl\nno-userns\n0::/\n", out
+    assert clean.ok(
+        "run", "--rm", "--cap-drop", "ALL", "busybox", "grep", "CapEff", "/proc/self/status"
+    ) == ("CapEff:\t0000000000000000\n")
+    out = clean.ok("run", "--rm", "--cap-drop", "ALL", "--cap-add", "net_raw", "busybox", "grep", "CapEff",
+                   "/proc/self/status")  # fmt: skip
+    assert out == "CapEff:\t0000000000002000\n"
+    assert (
+        clean.ok("run", "--rm", "--privileged", "busybox", "sh", "-c", "unshare -U -r -m true && echo ns")
+        == "ns\n"
+    )
+    out = clean.ok("run", "--rm", "--security-opt", "no-new-privileges", "busybox", "grep", "NoNewPrivs",
+                   "/proc/self/status")  # fmt: skip
+    assert out == "NoNewPrivs:\t1\n"
+    # (the sandbox's /dev has only the nodes every container gets anyway: the node, not the rule)
+    out = clean.ok("run", "--rm", "--device", "/dev/zero:/dev/myzero:r", "busybox", "sh", "-c",
+                   "head -c 2 /dev/myzero | od -An -c")  # fmt: skip
+    assert out.split() == ["\\0", "\\0"]
