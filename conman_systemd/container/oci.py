@@ -47,6 +47,9 @@ def _mounts(spec: ContainerSpec, paths: Paths) -> list[dict[str, Any]]:
          "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
     ]  # fmt: skip
     mounts += etc_files.mounts(paths, spec)
+    if spec.init:
+        mounts.append({"destination": security.INIT_PATH, "type": "bind", "source": spec.init,
+                       "options": ["rbind", "ro"]})  # fmt: skip
     for v in spec.volumes:
         # :ro is read-only all the way down (rro, mount_setattr(2)), as docker 25 makes it: a plain
         # ro bind of / left the host's /run, /dev/shm and every other mount below writable.
@@ -112,7 +115,8 @@ def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
         "process": {
             "terminal": spec.tty,
             "user": {"uid": spec.uid, "gid": spec.gid, "additionalGids": list(spec.additional_gids)},
-            "args": list(spec.command),
+            # --init: catatonit and tini both take the command after "--"
+            "args": [security.INIT_PATH, "--", *spec.command] if spec.init else list(spec.command),
             "env": environment(spec),
             "cwd": spec.workdir,
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},

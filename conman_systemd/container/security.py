@@ -203,3 +203,17 @@ def devices(spec: ContainerSpec) -> tuple[list[dict[str, Any]], list[dict[str, A
                       "fileMode": stat.S_IMODE(st.st_mode), "uid": 0, "gid": 0})  # fmt: skip
         rules.append({"allow": True, "type": kind, "major": major, "minor": minor, "access": perms})
     return nodes, rules
+
+
+# Static builds only: the init runs in the container's root file system, whatever libc it has.
+INITS = ("/usr/bin/catatonit", "/usr/libexec/podman/catatonit", "/usr/bin/tini-static")
+INIT_PATH = "/run/conman-init"  # where the container sees it (podman's is /run/podman-init)
+
+
+def find_init() -> str:
+    for path in INITS:
+        if os.access(path, os.X_OK):
+            return path
+    raise ConmanError(
+        "--init needs catatonit on the host", hint="apt-get install catatonit (or tini-static)"
+    )

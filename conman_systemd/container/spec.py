@@ -86,6 +86,7 @@ class ContainerSpec(Frozen):
     no_new_privileges: bool = False
     seccomp: str = ""  # the default profile; "unconfined", or a profile's path
     devices: tuple[str, ...] = ()  # HOST:CONTAINER:PERMISSIONS
+    init: str = ""  # --init: the host's catatonit (or tini-static), bound in as the container's PID 1
     created: float = 0.0  # seconds since the epoch
 
     @property

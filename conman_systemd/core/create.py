@@ -65,6 +65,7 @@ class RunOptions(Frozen):
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     privileged: bool = False
+    init: bool = False
     security_opt: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
 
@@ -130,6 +131,10 @@ def resource_fields(given: Mapping[str, Any]) -> dict[str, Any]:
 def security_fields(opts: RunOptions) -> dict[str, Any]:
     fields: dict[str, Any] = {"cap_add": opts.cap_add, "cap_drop": opts.cap_drop,
                               "privileged": opts.privileged, "devices": opts.devices}  # fmt: skip
+    if opts.init:
+        from conman_systemd.container.security import find_init
+
+        fields["init"] = find_init()
     for item in opts.security_opt:  # (each checked by its parser)
         key, _, value = item.partition("=")
         if key == "no-new-privileges":

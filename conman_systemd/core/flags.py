@@ -90,6 +90,8 @@ SECURITY = (
            parse=_security("parse_capability"), help="Add a capability (e.g. NET_ADMIN, or ALL)."),
     Option(flags=("--cap-drop",), dest="cap_drop", kind=LIST, commands=_CONTAINER,
            parse=_security("parse_capability"), help="Drop a capability (e.g. NET_RAW, or ALL)."),
+    Option(flags=("--init",), dest="init", kind=FLAG, commands=_CONTAINER,
+           help="Run an init (catatonit) as PID 1 that reaps zombies and forwards signals."),
     Option(flags=("--privileged",), dest="privileged", kind=FLAG, commands=_CONTAINER,
            help="Every capability, no seccomp filter, no masked paths."),
     Option(flags=("--security-opt",), dest="security_opt", kind=LIST, commands=_CONTAINER,

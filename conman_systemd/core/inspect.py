@@ -89,6 +89,21 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
             "AutoRemove": spec.remove_on_exit,
             "Runtime": spec.runtime,
+            "Memory": spec.memory,
+            "MemoryReservation": spec.memory_reservation,
+            "MemorySwap": spec.memory_swap,
+            "NanoCpus": round(spec.cpus * 1e9),
+            "CpuWeight": spec.cpu_weight,
+            "CpusetCpus": spec.cpuset_cpus,
+            "PidsLimit": spec.pids_limit,
+            "BlkioWeight": spec.blkio_weight,
+            "Privileged": spec.privileged,
+            "CapAdd": list(spec.cap_add),
+            "CapDrop": list(spec.cap_drop),
+            "Devices": list(spec.devices),
+            "Init": bool(spec.init),
+            "SecurityOpt": (["no-new-privileges"] if spec.no_new_privileges else [])
+            + ([f"seccomp={spec.seccomp}"] if spec.seccomp else []),
         },
         "Mounts": [
             {

@@ -46,6 +46,28 @@ def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[
     for name, (soft, hard) in sorted(spec.ulimits.items()):
         lines.append(_line("Ulimit", f"{name}={soft}:{hard}"))
     lines.append(_line("Runtime", spec.runtime))
+    lines += _resource_lines(spec)
+    return lines
+
+
+def _resource_lines(spec: ContainerSpec) -> list[str]:
+    lines = [_line(key, value) for key, value in (
+        ("Memory", spec.memory), ("MemoryReservation", spec.memory_reservation),
+        ("MemorySwap", spec.memory_swap), ("Cpus", spec.cpus), ("CpuWeight", spec.cpu_weight),
+        ("CpusetCpus", spec.cpuset_cpus), ("BlkioWeight", spec.blkio_weight)) if value]  # fmt: skip
+    lines.append(_line("PidsLimit", spec.pids_limit or -1))
+    for key, rates in (("DeviceReadBps", spec.device_read_bps), ("DeviceWriteBps", spec.device_write_bps)):
+        lines += [_line(key, f"{path}:{rate}") for path, rate in sorted(rates.items())]
+    lines += [_line("CapAdd", c) for c in spec.cap_add] + [_line("CapDrop", c) for c in spec.cap_drop]
+    lines += [_line("Device", d) for d in spec.devices]
+    if spec.privileged:
+        lines.append("Privileged=yes")
+    if spec.init:
+        lines.append("Init=yes")
+    if spec.no_new_privileges:
+        lines.append("SecurityOpt=no-new-privileges")
+    if spec.seccomp:
+        lines.append(_line("SecurityOpt", f"seccomp={spec.seccomp}"))
     return lines
 
 

@@ -161,3 +161,25 @@ def test_default_privileges_are_docker_s(clean: Conman) -> None:
     out = clean.ok("run", "--rm", "--device", "/dev/zero:/dev/myzero:r", "busybox", "sh", "-c",
                    "head -c 2 /dev/myzero | od -An -c")  # fmt: skip
     assert out.split() == ["\\0", "\\0"]
+
+
+def test_init_reaps_zombies_that_a_plain_pid_1_leaves(clean: Conman) -> None:
+    # An orphan (its parent subshell is gone) exits under a PID 1 that never waits: `exec sleep`.
+    script = "(sh -c 'touch /tmp/done' &); exec sleep 1000"
+
+    def zombies(name: str) -> bool:
+        return " Z " in f" {clean.ok('exec', name, 'ps', '-o', 'stat,comm')} ".replace("\n", " ")
+
+    def done(name: str) -> bool:
+        return clean("exec", name, "test", "-e", "/tmp/done").returncode == 0
+
+    for name, flags in (("plain", ()), ("reaped", ("--init",))):
+        clean.ok("run", "-d", "--name", name, *flags, "busybox", "sh", "-c", script)
+    assert until(lambda: done("plain") and done("reaped"))
+    assert until(lambda: zombies("plain"), 10)
+    assert not zombies("reaped")
+    assert clean.ok("exec", "reaped", "cat", "/proc/1/comm") == "catatonit\n"
+    assert clean.ok("inspect", "-f", "{{.HostConfig.Init}}", "reaped") == "true\n"
+    clean.ok("stop", "-t", "5", "reaped")  # catatonit forwards the stop signal: sleep ends at once
+    assert clean.ok("inspect", "-f", "{{.State.ExitCode}}", "reaped") == "143\n"
+    clean.ok("rm", "-f", "plain", "reaped")

@@ -84,6 +84,7 @@ def test_deb_relationships(deb: Deb) -> None:
     # The code imports neither: nothing pulls them in (pystemd alone compiled with gcc on every install).
     assert dep_names(run(["dpkg-deb", "-f", str(deb.deb), "Recommends"])) == {
         "busybox-static",
+        "catatonit",
         "golang-github-containers-common",
         "skopeo",
         "zstd",
@@ -149,7 +150,7 @@ def test_rpm_relationships(rpm: Rpm) -> None:
     assert {"(crun or runc)", "systemd"} <= set(lines), lines
     assert any("dist(click)" in r for r in lines), lines
     assert not any("jeepney" in r or "pystemd" in r for r in lines), lines
-    assert rpm.q("--recommends").split() == ["busybox", "containers-common", "skopeo", "zstd"]
+    assert rpm.q("--recommends").split() == ["busybox", "catatonit", "containers-common", "skopeo", "zstd"]
     assert {"dbus", "python3 >= 3.11"} <= set(lines), lines
 
 

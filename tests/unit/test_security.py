@@ -93,3 +93,12 @@ def test_a_bad_privilege_flag_is_one_line(tmp_path: Path, flags: tuple[str, ...]
     store_busybox_image(tmp_path)
     proc = conman("--root", os.fspath(tmp_path), "create", *flags, "busybox", "true")
     assert (proc.returncode, proc.stdout, proc.stderr) == (125, "", f"Error: {message}\n")
+
+
+def test_init_is_the_host_s_catatonit_bound_in_as_pid_1(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
+    proc = conman("--root", os.fspath(tmp_path), "run", "--dry-run", "--init", "busybox", "sleep", "1")
+    config = json.loads(proc.stdout.partition("# OCI config\n")[2])
+    assert config["process"]["args"] == ["/run/conman-init", "--", "sleep", "1"]
+    assert {"destination": "/run/conman-init", "type": "bind", "source": security.find_init(),
+            "options": ["rbind", "ro"]} in config["mounts"]  # fmt: skip
