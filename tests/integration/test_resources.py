@@ -165,7 +165,7 @@ def test_default_privileges_are_docker_s(clean: Conman) -> None:
 
 def test_init_reaps_zombies_that_a_plain_pid_1_leaves(clean: Conman) -> None:
     # An orphan (its parent subshell is gone) exits under a PID 1 that never waits: `exec sleep`.
-    script = "(sh -c 'touch /tmp/done' &); exec sleep 1000"
+    script = "(sh -c 'sleep 0.3; touch /tmp/done' &); exec sleep 1000"
 
     def zombies(name: str) -> bool:
         return " Z " in f" {clean.ok('exec', name, 'ps', '-o', 'stat,comm')} ".replace("\n", " ")
@@ -178,7 +178,7 @@ def test_init_reaps_zombies_that_a_plain_pid_1_leaves(clean: Conman) -> None:
     assert until(lambda: done("plain") and done("reaped"))
     assert until(lambda: zombies("plain"), 10)
     assert not zombies("reaped")
-    assert clean.ok("exec", "reaped", "cat", "/proc/1/comm") == "catatonit\n"
+    assert clean.ok("exec", "reaped", "cat", "/proc/1/comm") == "conman-init\n"  # catatonit, bound in
     assert clean.ok("inspect", "-f", "{{.HostConfig.Init}}", "reaped") == "true\n"
     clean.ok("stop", "-t", "5", "reaped")  # catatonit forwards the stop signal: sleep ends at once
     assert clean.ok("inspect", "-f", "{{.State.ExitCode}}", "reaped") == "143\n"
