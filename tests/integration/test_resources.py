@@ -183,3 +183,19 @@ def test_init_reaps_zombies_that_a_plain_pid_1_leaves(clean: Conman) -> None:
     clean.ok("stop", "-t", "5", "reaped")  # catatonit forwards the stop signal: sleep ends at once
     assert clean.ok("inspect", "-f", "{{.State.ExitCode}}", "reaped") == "143\n"
     clean.ok("rm", "-f", "plain", "reaped")
+
+
+def test_a_running_container_is_a_machine_of_machined(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "vm1", "busybox", "sleep", "1000")
+    unit = clean.ok("unit", "vm1").strip()
+
+    def machines() -> str:
+        return clean.sh("machinectl list --no-legend --no-pager").stdout
+
+    assert until(lambda: "vm1" in machines())  # registered by the shim once the start is done
+    status = clean.sh("machinectl status vm1 --no-pager").stdout
+    assert "Service: conman; class container" in status and f"Unit: {unit}" in status, status
+    assert "sleep 1000" in clean.sh(f"systemd-cgls --no-pager -u {unit}").stdout
+    clean.ok("stop", "-t", "1", "vm1")
+    assert until(lambda: "vm1" not in machines())  # machined drops it with its unit
+    clean.ok("rm", "vm1")

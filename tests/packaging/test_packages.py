@@ -86,6 +86,7 @@ def test_deb_relationships(deb: Deb) -> None:
         "busybox-static",
         "catatonit",
         "golang-github-containers-common",
+        "systemd-container",
         "skopeo",
         "zstd",
     }
@@ -150,7 +151,14 @@ def test_rpm_relationships(rpm: Rpm) -> None:
     assert {"(crun or runc)", "systemd"} <= set(lines), lines
     assert any("dist(click)" in r for r in lines), lines
     assert not any("jeepney" in r or "pystemd" in r for r in lines), lines
-    assert rpm.q("--recommends").split() == ["busybox", "catatonit", "containers-common", "skopeo", "zstd"]
+    assert rpm.q("--recommends").split() == [
+        "busybox",
+        "catatonit",
+        "containers-common",
+        "skopeo",
+        "systemd-container",
+        "zstd",
+    ]
     assert {"dbus", "python3 >= 3.11"} <= set(lines), lines
 
 
