@@ -94,10 +94,6 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     pid = create_and_start(paths, spec)
     hand_over(spec, pid)
     debug(f"shim: MAINPID handed over to {pid}")
-    # The start job is done (READY=1): nobody waits on this.
-    from conman_systemd.shim.machined import register
-
-    register(spec, pid, paths.rootfs(spec.id))
     # systemd refuses a MAINPID that already exited; then we are still the main process and exit
     # as the container did. WNOWAIT: a zombie left to systemd still gives it the exit status.
     status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -106,4 +102,8 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
         from conman_systemd.shim.finish import finish, result_of
 
         finish(paths, spec, exit_code(status), result_of(spec, status))
+    else:  # still running: a machine (the start job is done, nobody waits on this)
+        from conman_systemd.shim.machined import register
+
+        register(spec, pid, paths.rootfs(spec.id))
     return exit_like(status)
