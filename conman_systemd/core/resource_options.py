@@ -53,16 +53,18 @@ def parse_cpus(text: str) -> float:
     return round(value, 2)
 
 
-def parse_cpu_shares(value: int) -> int:
-    if not 2 <= value <= 262144:
-        raise ConmanError(f"invalid --cpu-shares {value}: use 2 to 262144 (1024 is a default share)")
+def _in_range(flag: str, value: int, low: int, high: int, note: str = "") -> int:
+    if not low <= value <= high:
+        raise ConmanError(f"invalid {flag} {value}: use {low} to {high}{note}")
     return value
+
+
+def parse_cpu_shares(value: int) -> int:
+    return _in_range("--cpu-shares", value, 2, 262144, " (1024 is a default share)")
 
 
 def parse_cpu_weight(value: int) -> int:
-    if not 1 <= value <= 10000:
-        raise ConmanError(f"invalid --cpu-weight {value}: use 1 to 10000 (100 is a default share)")
-    return value
+    return _in_range("--cpu-weight", value, 1, 10000, " (100 is a default share)")
 
 
 def parse_cpuset(text: str) -> str:
@@ -85,9 +87,7 @@ def parse_pids_limit(value: int) -> int:
 
 
 def parse_blkio_weight(value: int) -> int:
-    if not 10 <= value <= 1000:
-        raise ConmanError(f"invalid --blkio-weight {value}: use 10 to 1000")
-    return value
+    return _in_range("--blkio-weight", value, 10, 1000)
 
 
 def parse_device_rate(text: str) -> tuple[str, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -81,3 +82,19 @@ def clean(conman: Conman) -> Iterator[Conman]:
     if ids:
         conman.ok("rm", "-f", *ids)
     assert conman.leftovers() == ""
+
+
+def show(conman: Conman, unit: str, *props: str) -> dict[str, str]:
+    """`systemctl show UNIT -p P...` as a dict."""
+    out = conman.system.run(["systemctl", "show", unit, *(f"-p{p}" for p in props)]).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def until(what: Callable[[], bool], seconds: float = 30) -> bool:
+    """Poll what() until it holds; False when seconds passed first."""
+    deadline = time.monotonic() + seconds
+    while not what():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

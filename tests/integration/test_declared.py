@@ -8,31 +8,16 @@ reads after /etc/conman/containers; the sandbox installs the generator in its ow
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.integration.conftest import Conman
+from tests.integration.conftest import Conman, show, until
 
 pytestmark = pytest.mark.systemd
 
 GENERATOR = "/run/systemd/system-generators/conman-generator"
 DEFINITIONS = "/run/conman/containers"
-
-
-def show(conman: Conman, unit: str, *props: str) -> dict[str, str]:
-    out = conman.system.run(["systemctl", "show", unit, *(f"-p{p}" for p in props)]).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-def until(what: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while not what():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 @pytest.fixture

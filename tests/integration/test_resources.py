@@ -5,27 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 
 import pytest
 
-from tests.integration.conftest import Conman
+from tests.integration.conftest import Conman, show, until
 
 pytestmark = pytest.mark.systemd
-
-
-def show(conman: Conman, unit: str, *props: str) -> dict[str, str]:
-    out = conman.system.run(["systemctl", "show", unit, *(f"-p{p}" for p in props)]).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-def until(what: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while not what():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_memory_limit_is_the_unit_s_and_update_changes_it(clean: Conman) -> None:

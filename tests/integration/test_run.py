@@ -9,14 +9,9 @@ import time
 
 import pytest
 
-from tests.integration.conftest import Conman
+from tests.integration.conftest import Conman, show
 
 pytestmark = pytest.mark.systemd
-
-
-def show(conman: Conman, unit: str, *props: str) -> dict[str, str]:
-    out = conman.system.run(["systemctl", "show", unit, *(f"-p{p}" for p in props)]).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 def test_foreground_run_streams_output_and_exits_with_the_containers_code(clean: Conman) -> None:

@@ -5,7 +5,6 @@ filter where bpf() is refused and root lacks CAP_SYS_RESOURCE, as on our build m
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,18 +17,11 @@ pytestmark = pytest.mark.sandbox
 
 @pytest.fixture(scope="module")
 def v2() -> Iterator[System]:
-    saved = os.environ.get("CONMAN_RUNTIME")
-    os.environ["CONMAN_RUNTIME"] = "runc"
-    try:
-        with Sandbox(unified=True) as sandbox:
-            system = System(sandbox)
-            assert system.run(["conman", "image", "import", "busybox"]).returncode == 0
-            yield system
-    finally:
-        if saved is None:
-            del os.environ["CONMAN_RUNTIME"]
-        else:
-            os.environ["CONMAN_RUNTIME"] = saved
+    with pytest.MonkeyPatch.context() as patch, Sandbox(unified=True) as sandbox:
+        patch.setenv("CONMAN_RUNTIME", "runc")  # the commands run in the sandbox inherit it
+        system = System(sandbox)
+        assert system.run(["conman", "image", "import", "busybox"]).returncode == 0
+        yield system
 
 
 def ok(system: System, *args: str) -> str:
