@@ -53,6 +53,7 @@ COMMANDS = {
     "rename": "conman_systemd.cli.container:rename",
     "version": "conman_systemd.cli.system:version",
     "generate": "conman_systemd.cli.declared:generate",
+    "diff": "conman_systemd.cli.files:diff",
     "update": "conman_systemd.cli.resources:update",
     "pause": "conman_systemd.cli.resources:pause",
     "unpause": "conman_systemd.cli.resources:unpause",
@@ -61,9 +62,9 @@ COMMANDS = {
     "prepare-declared": "conman_systemd.cli.declared:prepare",
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
-CONTAINER_VERBS = ("attach", "create", "exec", "inspect", "kill", "logs", "ls", "pause", "prune", "ps",
-                   "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unit", "unpause",
-                   "update", "wait")  # fmt: skip
+CONTAINER_VERBS = ("attach", "create", "diff", "exec", "inspect", "kill", "logs", "ls", "pause", "prune",
+                   "ps", "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unit",
+                   "unpause", "update", "wait")  # fmt: skip
 
 
 def _option(option: Option) -> click.Option:

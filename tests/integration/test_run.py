@@ -511,3 +511,13 @@ def test_system_check_starts_a_container_and_names_what_blocks_one(clean: Conman
     assert "container:   failed" in proc.stdout
     assert proc.stderr.startswith("Error: a container cannot start here: "), proc.stderr
     clean.sh(f"rm -rf {root}")
+
+
+def test_diff_lists_what_the_container_changed(clean: Conman) -> None:
+    clean.ok("run", "--name", "changer", "busybox", "sh", "-c",
+             "mkdir -p /srv/new && echo x > /srv/new/file && rm /bin/ls && echo y >> /etc/passwd")  # fmt: skip
+    lines = clean.ok("diff", "changer").splitlines()
+    for line in ("A /srv", "A /srv/new", "A /srv/new/file", "C /bin", "D /bin/ls", "C /etc/passwd"):
+        assert line in lines, lines
+    assert clean.ok("container", "diff", "changer") == "\n".join(lines) + "\n"
+    clean.ok("rm", "changer")
