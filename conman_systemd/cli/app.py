@@ -54,6 +54,7 @@ COMMANDS = {
     "version": "conman_systemd.cli.system:version",
     "generate": "conman_systemd.cli.declared:generate",
     "diff": "conman_systemd.cli.files:diff",
+    "export": "conman_systemd.cli.files:export",
     "update": "conman_systemd.cli.resources:update",
     "pause": "conman_systemd.cli.resources:pause",
     "unpause": "conman_systemd.cli.resources:unpause",
@@ -62,8 +63,8 @@ COMMANDS = {
     "prepare-declared": "conman_systemd.cli.declared:prepare",
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
-CONTAINER_VERBS = ("attach", "create", "diff", "exec", "inspect", "kill", "logs", "ls", "pause", "prune",
-                   "ps", "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unit",
+CONTAINER_VERBS = ("attach", "create", "diff", "exec", "export", "inspect", "kill", "logs", "ls", "pause",
+                   "prune", "ps", "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unit",
                    "unpause", "update", "wait")  # fmt: skip
 
 

@@ -20,3 +20,34 @@ def diff(app: App, container: str) -> None:
     spec = Store(app.paths).resolve(container)
     for letter, path in changes(app.paths.upper(spec.id), spec.rootfs):
         click.echo(f"{letter} {path}")
+
+
+@click.command()
+@click.option("-o", "--output", help="Write to a file instead of standard output.")
+@click.argument("container")
+@click.pass_obj
+def export(app: App, output: str | None, container: str) -> None:
+    """A container's file system as a tar archive (the image's layers with its changes)."""
+    import os
+    import sys
+
+    from conman_systemd import runner
+    from conman_systemd.cli.common import require_root
+    from conman_systemd.container.changes import export_argv
+    from conman_systemd.core.containers import Store
+
+    require_root()
+    spec = Store(app.paths).resolve(container)
+    if output is None and sys.stdout.isatty():
+        raise click.UsageError("refusing to write an archive to a terminal: use -o FILE or redirect")
+    import tempfile
+
+    os.makedirs(app.paths.runroot, mode=0o700, exist_ok=True)
+    target = tempfile.mkdtemp(prefix="export-", dir=app.paths.runroot)  # mounted on only in tar's namespace
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600) if output else 1
+    try:
+        runner.run(export_argv(app.paths.upper(spec.id), spec.rootfs, target), show=fd)
+    finally:
+        os.rmdir(target)
+        if output:
+            os.close(fd)

@@ -45,3 +45,12 @@ def changes(upper: str, lower: str) -> list[tuple[str, str]]:
             else:
                 found.append(("A", inside))
     return sorted(found, key=lambda item: item[1])
+
+
+def export_argv(upper: str, lower: str, target: str) -> list[str]:
+    """tar of the container's file system to stdout: its upper directory over the image's layers,
+    all as read-only lower layers of an overlay mounted on target in a mount namespace of its own
+    (nothing left mounted, no work directory shared with a running container)."""
+    script = 'mount -t overlay -o "ro,lowerdir=$1" overlay "$2" && exec tar -C "$2" --numeric-owner -cf - .'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", f"{upper}:{lower}",
+            target]  # fmt: skip

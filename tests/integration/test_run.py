@@ -521,3 +521,21 @@ def test_diff_lists_what_the_container_changed(clean: Conman) -> None:
         assert line in lines, lines
     assert clean.ok("container", "diff", "changer") == "\n".join(lines) + "\n"
     clean.ok("rm", "changer")
+
+
+def test_export_is_the_container_s_file_system_as_tar(clean: Conman) -> None:
+    clean.ok("run", "--name", "exp", "busybox", "sh", "-c", "echo mine > /srv-file && rm /bin/ls")
+    listing = clean.sh("conman export exp | tar -tf - | sort").stdout.splitlines()
+    assert "./srv-file" in listing and "./bin/busybox" in listing and "./bin/ls" not in listing, listing
+    clean.ok("export", "-o", "/var/tmp/exp.tar", "exp")
+    assert clean.sh("tar -xOf /var/tmp/exp.tar ./srv-file").stdout == "mine\n"
+    assert (
+        clean.sh("awk '$2 ~ \"^/run/conman/\" {print $2}' /proc/mounts").stdout == ""
+    )  # nothing left mounted
+    clean.sh("rm /var/tmp/exp.tar")
+    proc = clean("export", "nosuch")
+    assert (proc.returncode, proc.stderr) == (
+        125,
+        "Error: no such container: nosuch\nHint: list containers with `conman ps -a`\n",
+    )
+    clean.ok("rm", "exp")
