@@ -55,6 +55,7 @@ COMMANDS = {
     "generate": "conman_systemd.cli.declared:generate",
     "diff": "conman_systemd.cli.files:diff",
     "export": "conman_systemd.cli.files:export",
+    "port": "conman_systemd.cli.files:port",
     "update": "conman_systemd.cli.resources:update",
     "pause": "conman_systemd.cli.resources:pause",
     "unpause": "conman_systemd.cli.resources:unpause",
@@ -64,8 +65,8 @@ COMMANDS = {
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
 CONTAINER_VERBS = ("attach", "create", "diff", "exec", "export", "inspect", "kill", "logs", "ls", "pause",
-                   "prune", "ps", "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unit",
-                   "unpause", "update", "wait")  # fmt: skip
+                   "port", "prune", "ps", "rename", "restart", "rm", "run", "start", "stats", "stop", "top",
+                   "unit", "unpause", "update", "wait")  # fmt: skip
 
 
 def _option(option: Option) -> click.Option:

@@ -51,3 +51,19 @@ def export(app: App, output: str | None, container: str) -> None:
         os.rmdir(target)
         if output:
             os.close(fd)
+
+
+@click.command()
+@click.argument("container")
+@click.argument("private_port", required=False)
+@click.pass_obj
+def port(app: App, container: str, private_port: str | None) -> None:
+    """Published ports of a container: none yet (containers share the host's network, or have
+    none), so nothing is printed, as docker prints nothing for a container without any."""
+    from conman_systemd.core.containers import Store
+
+    spec = Store(app.paths).resolve(container)
+    if private_port is not None:
+        from conman_systemd.errors import ConmanError
+
+        raise ConmanError(f"no public port {private_port} published for {spec.name}")

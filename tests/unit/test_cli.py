@@ -196,3 +196,14 @@ def test_only_the_journald_log_driver(tmp_path: Path) -> None:
     )
     assert (proc.returncode, proc.stderr) == (125, 'Error: log driver "json-file" is not supported: a container\'s output goes to its unit\'s journal\n'
                                               "Hint: use --log-driver journald (the default), and read it with `conman logs` or journalctl -u\n")  # fmt: skip
+
+
+def test_port_prints_nothing_until_networks_publish_any(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
+    assert (
+        conman("--root", os.fspath(tmp_path), "create", "--name", "web", "busybox", "true").returncode == 0
+    )
+    proc = conman("--root", os.fspath(tmp_path), "port", "web")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    proc = conman("--root", os.fspath(tmp_path), "port", "web", "80")
+    assert (proc.returncode, proc.stderr) == (125, "Error: no public port 80 published for web\n")
