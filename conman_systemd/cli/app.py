@@ -56,6 +56,7 @@ COMMANDS = {
     "diff": "conman_systemd.cli.files:diff",
     "export": "conman_systemd.cli.files:export",
     "port": "conman_systemd.cli.files:port",
+    "cp": "conman_systemd.cli.files:cp",
     "update": "conman_systemd.cli.resources:update",
     "pause": "conman_systemd.cli.resources:pause",
     "unpause": "conman_systemd.cli.resources:unpause",
@@ -64,9 +65,9 @@ COMMANDS = {
     "prepare-declared": "conman_systemd.cli.declared:prepare",
 }
 # `conman container VERB`: docker's group of the container commands (ls is ps; prune is its own).
-CONTAINER_VERBS = ("attach", "create", "diff", "exec", "export", "inspect", "kill", "logs", "ls", "pause",
-                   "port", "prune", "ps", "rename", "restart", "rm", "run", "start", "stats", "stop", "top",
-                   "unit", "unpause", "update", "wait")  # fmt: skip
+CONTAINER_VERBS = ("attach", "cp", "create", "diff", "exec", "export", "inspect", "kill", "logs", "ls",
+                   "pause", "port", "prune", "ps", "rename", "restart", "rm", "run", "start", "stats",
+                   "stop", "top", "unit", "unpause", "update", "wait")  # fmt: skip
 
 
 def _option(option: Option) -> click.Option:

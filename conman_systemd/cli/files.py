@@ -67,3 +67,17 @@ def port(app: App, container: str, private_port: str | None) -> None:
         from conman_systemd.errors import ConmanError
 
         raise ConmanError(f"no public port {private_port} published for {spec.name}")
+
+
+@click.command()
+@click.argument("source")
+@click.argument("destination")
+@click.pass_obj
+def cp(app: App, source: str, destination: str) -> None:
+    """Copy files between a container and the host: cp CONTAINER:SRC DEST, cp SRC CONTAINER:DEST
+    (DEST `-`: a tar archive on stdout). The container may run or not."""
+    from conman_systemd.cli.common import session
+    from conman_systemd.core.copy import copy
+
+    with session(app) as lc:
+        copy(lc, source, destination)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import Conman, show
+from tests.integration.conftest import Conman, show, until
 
 pytestmark = pytest.mark.systemd
 
@@ -539,3 +539,43 @@ def test_export_is_the_container_s_file_system_as_tar(clean: Conman) -> None:
         "Error: no such container: nosuch\nHint: list containers with `conman ps -a`\n",
     )
     clean.ok("rm", "exp")
+
+
+def test_cp_both_ways_running_or_stopped_never_through_a_container_symlink(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "box", "busybox", "sh", "-c",
+             "mkdir /data && ln -s /etc /data/evil && echo in > /data/f && exec sleep 1000")  # fmt: skip
+    assert until(lambda: clean("exec", "box", "test", "-e", "/data/f").returncode == 0)
+    clean.sh("rm -rf /var/tmp/cpt && mkdir /var/tmp/cpt && echo host > /var/tmp/cpt/h")
+    clean.ok("cp", "box:/data/f", "/var/tmp/cpt/")
+    clean.ok("cp", "box:/data", "/var/tmp/cpt/d")
+    assert (
+        clean.sh("cat /var/tmp/cpt/f /var/tmp/cpt/d/f; readlink /var/tmp/cpt/d/evil").stdout
+        == "in\nin\n/etc\n"
+    )
+    clean.ok("cp", "/var/tmp/cpt/h", "box:/data/")
+    assert clean.ok("exec", "box", "cat", "/data/h") == "host\n"
+    # The container's /data/evil -> /etc is its own /etc, never the host's.
+    clean.ok("cp", "/var/tmp/cpt/h", "box:/data/evil/")
+    assert clean.ok("exec", "box", "cat", "/etc/h") == "host\n"
+    assert clean.sh("test -e /etc/h").returncode != 0
+    clean.ok("cp", "box:/data/evil/h", "/var/tmp/cpt/via-link")
+    assert clean.sh("cat /var/tmp/cpt/via-link").stdout == "host\n"
+    assert clean.sh("conman cp box:/data/f - | tar -xOf -").stdout == "in\n"
+    clean.ok("stop", "-t", "1", "box")  # stopped: its overlay, mounted for the copy only
+    clean.ok("cp", "/var/tmp/cpt/h", "box:/stopped")
+    clean.ok("cp", "box:/stopped", "/var/tmp/cpt/back")
+    assert clean.sh("cat /var/tmp/cpt/back").stdout == "host\n"
+    assert clean.sh("awk '$2 ~ \"^/run/conman/\" {print $2}' /proc/mounts").stdout == ""
+    clean.ok("start", "box")
+    assert clean.ok("exec", "box", "cat", "/stopped") == "host\n"
+    proc = clean("cp", "/var/tmp/cpt/h", "/var/tmp/cpt/h2")
+    assert (proc.returncode, proc.stderr) == (
+        125, "Error: cp copies between a container and the host: one side must be CONTAINER:PATH\n"
+    )  # fmt: skip
+    proc = clean("cp", "box:/nosuch", "/var/tmp/cpt/")
+    assert (proc.returncode, proc.stderr) == (
+        125,
+        "Error: /nosuch in the container: no such file or directory\n",
+    )
+    clean.sh("rm -rf /var/tmp/cpt")
+    clean.ok("rm", "-f", "box")
