@@ -113,6 +113,7 @@ def tar_out_argv(root: str, inside: str) -> tuple[list[str], int]:
     finally:
         os.close(root_fd)
     name = os.path.basename(inside.rstrip("/")) or "."
+    os.set_inheritable(parent, True)  # tar reaches it as /proc/self/fd/N
     try:
         os.lstat(name, dir_fd=parent)
     except OSError:

@@ -543,7 +543,7 @@ def test_export_is_the_container_s_file_system_as_tar(clean: Conman) -> None:
 
 def test_cp_both_ways_running_or_stopped_never_through_a_container_symlink(clean: Conman) -> None:
     clean.ok("run", "-d", "--name", "box", "busybox", "sh", "-c",
-             "mkdir /data && ln -s /etc /data/evil && echo in > /data/f && exec sleep 1000")  # fmt: skip
+             "mkdir -p /data && ln -sfn /etc /data/evil && echo in > /data/f && exec sleep 1000")  # fmt: skip
     assert until(lambda: clean("exec", "box", "test", "-e", "/data/f").returncode == 0)
     clean.sh("rm -rf /var/tmp/cpt && mkdir /var/tmp/cpt && echo host > /var/tmp/cpt/h")
     clean.ok("cp", "box:/data/f", "/var/tmp/cpt/")
