@@ -77,9 +77,9 @@ def start_interactive(paths: Paths, spec: ContainerSpec) -> int:
     for fd in fds:
         if fd >= 0:
             os.set_inheritable(fd, True)
-    from conman_systemd.shim.machined import register
+    from conman_systemd.shim.machined import register_in_background
 
-    register(spec, pid, paths.rootfs(spec.id))
+    register_in_background(spec, pid, paths.rootfs(spec.id))
     server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
     argv = [sys.executable, "-I", "-S", server, "io", str(pid), str(int(spec.tty)), *map(str, fds), *start]
     os.execv(sys.executable, argv)

@@ -6,6 +6,8 @@ root. machined drops it when its unit ends. Best effort after the start is done:
 
 from __future__ import annotations
 
+import os
+
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.dbus.wire import Message, method_call
 from conman_systemd.log import debug
@@ -23,6 +25,18 @@ def register_machine(spec: ContainerSpec, leader: int, root: str) -> Message:
     machine_id = bytes.fromhex(spec.id[:32])
     return method_call(MACHINED, MANAGER_PATH, MANAGER_IFACE, "RegisterMachine", "sayssus",
                        (spec.name, machine_id, SERVICE, "container", leader, root))  # fmt: skip
+
+
+def register_in_background(spec: ContainerSpec, leader: int, root: str) -> None:
+    """Register from a child of our own and go on at once: machined may take a second to start
+    (D-Bus activation), and the container's init, our child until we exit, must not wait for it
+    (systemd notices its end only once it is re-parented). The child is in the unit's cgroup: a
+    stop ends it too."""
+    if os.fork() == 0:
+        try:
+            register(spec, leader, root)
+        finally:
+            os._exit(0)
 
 
 def register(spec: ContainerSpec, leader: int, root: str) -> None:

@@ -103,7 +103,7 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
 
         finish(paths, spec, exit_code(status), result_of(spec, status))
     else:  # still running: a machine (the start job is done, nobody waits on this)
-        from conman_systemd.shim.machined import register
+        from conman_systemd.shim.machined import register_in_background
 
-        register(spec, pid, paths.rootfs(spec.id))
+        register_in_background(spec, pid, paths.rootfs(spec.id))
     return exit_like(status)
