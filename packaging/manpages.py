@@ -134,7 +134,8 @@ def definition_page() -> str:
             "same name in /run.\n\n"
             "The format is a unit file's: sections, KEY=VALUE lines, # and ; comments, a backslash "
             "at the end of a line continues it. An unknown section or key is an error naming the "
-            "file and line; the generator skips that file and logs why (journalctl -b)."
+            "file and line; the generator skips that file and logs why (journalctl -b "
+            "SYSLOG_IDENTIFIER=conman-generator)."
         ),
         ".SH [Container]",
         _paragraphs(

@@ -20,6 +20,10 @@ from conman_systemd.core.create import RESOURCE_KEYS, RunOptions, resource_field
 from conman_systemd.declared.definition import Definition, declared_id, find, parse
 from conman_systemd.errors import ConmanError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 DEFAULT_STOP_SIGNAL = 15
 DEFAULT_PATHS = Paths(root="/var/lib/conman", runroot="/run/conman")
 PREPARE = "prepare-declared"  # the hidden command of ExecStartPre=
@@ -95,7 +99,10 @@ def install_links(definition: Definition) -> list[str]:
     ]
 
 
-def generate(output: str, directories: tuple[str, ...] | None = None, python: str = sys.executable) -> int:
+def generate(
+    output: str, directories: tuple[str, ...] | None = None, python: str = sys.executable,
+    log: Callable[[str], None] | None = None,
+) -> int:  # fmt: skip
     """Write a unit (and its links) into output for every good definition; 1 when one was bad."""
     status = 0
     found = find(directories) if directories is not None else find()
@@ -104,7 +111,7 @@ def generate(output: str, directories: tuple[str, ...] | None = None, python: st
             definition = parse(path)
             text = service_text(definition, python=python)
         except ConmanError as e:
-            print(f"conman-generator: {e.message} (skipped {name})", file=sys.stderr)
+            (log or report)(f"{e.message} (skipped {name})")
             status = 1
             continue
         _write(os.path.join(output, definition.unit), text)
@@ -114,6 +121,31 @@ def generate(output: str, directories: tuple[str, ...] | None = None, python: st
             if not os.path.lexists(where):
                 os.symlink(os.path.join("..", definition.unit), where)
     return status
+
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+KMSG = "/dev/kmsg"
+
+
+def report(message: str) -> None:
+    """An error where administrators look: systemd does not keep a generator's stderr, so the
+    journal (SYSLOG_IDENTIFIER=conman-generator) takes it, or at early boot, before journald,
+    the kernel's log (which journald reads when it starts); stderr too, for a run by hand."""
+    print(f"conman-generator: {message}", file=sys.stderr)
+    entry = f"MESSAGE={message}\nPRIORITY=3\nSYSLOG_IDENTIFIER=conman-generator\n".encode()
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(entry, JOURNAL_SOCKET)
+        return
+    except OSError:
+        pass
+    try:
+        with open(KMSG, "w") as kmsg:
+            kmsg.write(f"<3>conman-generator: {message}\n")
+    except OSError:
+        pass
 
 
 def _write(path: str, text: str) -> None:

@@ -136,3 +136,18 @@ def test_generate_declares_an_existing_container(
     declared("copy", text)
     assert clean.system.run(["systemctl", "start", "copy.service"]).returncode == 0
     assert until(lambda: "hi me" in clean.ok("logs", "copy"))
+
+
+def test_a_bad_definition_is_reported_in_the_journal_and_the_others_still_work(
+    clean: Conman, declared: Callable[[str, str], None]
+) -> None:
+    declared("broken2", "[Container]\nImage=busybox\nPorts=80\n")
+    declared("fine", "[Container]\nImage=busybox\nExec=sleep 1000\n")
+    journal = clean.sh("journalctl -b SYSLOG_IDENTIFIER=conman-generator -o cat").stdout
+    assert (
+        "/run/conman/containers/broken2.container line 3: unknown key Ports in [Container] (skipped broken2)"
+        in journal
+    ), journal
+    assert show(clean, "broken2.service", "LoadState")["LoadState"] == "not-found"
+    assert clean.system.run(["systemctl", "start", "fine.service"]).returncode == 0
+    clean.ok("stop", "fine")
