@@ -22,7 +22,7 @@ import click  # noqa: E402
 
 from conman_systemd import __version__  # noqa: E402
 from conman_systemd.cli.app import cli  # noqa: E402
-from conman_systemd.declared.definition import INSTALL_KEYS, KEYS, NOT_DECLARABLE, key_of  # noqa: E402
+from conman_systemd.declared.definition import INSTALL_KEYS, KEYS, REFUSED  # noqa: E402
 
 FOOTER = f'"conman {__version__}" "conman manual"'
 
@@ -152,7 +152,7 @@ def definition_page() -> str:
         ".PP",
         roff(
             "Not declarable: "
-            + "; ".join(f"{key_of_dest(d)} ({why})" for d, why in NOT_DECLARABLE.items())
+            + "; ".join(f"{key} ({why})" for key, why in REFUSED.items())
             + ". The image's STOPSIGNAL is not read (the unit is written before the image is at "
             "hand): StopSignal= or SIGTERM applies."
         ),
@@ -175,12 +175,6 @@ def definition_page() -> str:
         "",
     ]  # fmt: skip
     return "\n".join(lines)
-
-
-def key_of_dest(dest: str) -> str:
-    from conman_systemd.core.flags import CREATE, options_of
-
-    return key_of(next(o for o in options_of(CREATE) if o.dest == dest))
 
 
 def completions(out: str) -> None:

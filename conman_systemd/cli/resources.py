@@ -9,7 +9,7 @@ import click
 from conman_systemd.cli import App
 from conman_systemd.cli.app import _option
 from conman_systemd.cli.common import session
-from conman_systemd.core.flags import LIST, RESOURCES
+from conman_systemd.core.flags import UPDATE, options_of, typed
 from conman_systemd.errors import ConmanError
 
 _names = click.argument("containers", nargs=-1, required=True)
@@ -23,16 +23,9 @@ def update(app: App, /, containers: tuple[str, ...], **values: Any) -> None:
     from conman_systemd.core.create import resource_fields
     from conman_systemd.core.resource_options import check_memory
 
-    given = {}
-    for option in RESOURCES:
-        value = values[option.dest]
-        if value is None or value == ():
-            continue
-        assert option.parse is not None
-        given[option.dest] = tuple(map(option.parse, value)) if option.kind == LIST else option.parse(value)
-    if not given:
+    fields = resource_fields(typed(UPDATE, values))
+    if not fields:
         raise ConmanError("nothing to update", hint="give a resource flag, e.g. --memory 512m (see --help)")
-    fields = resource_fields(given)
     with session(app) as lc:
         for ref in containers:
             spec = lc.store.resolve(ref)
@@ -43,7 +36,7 @@ def update(app: App, /, containers: tuple[str, ...], **values: Any) -> None:
             click.echo(ref)
 
 
-update.params[:0] = [_option(o) for o in RESOURCES]
+update.params[:0] = [_option(o) for o in options_of(UPDATE)]
 
 
 def _pause(app: App, containers: tuple[str, ...], pause: bool) -> None:

@@ -9,6 +9,11 @@ MNT_DETACH = 2
 EINVAL = 22
 ENOENT = 2
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conman_systemd.container.paths import Paths
+    from conman_systemd.container.spec import ContainerSpec
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -54,6 +59,15 @@ def mount_overlay(lower: str, upper: str, work: str, target: str) -> None:
     finally:
         os.fchdir(here)
         os.close(here)
+
+
+def mount_container(paths: Paths, spec: ContainerSpec, target: str) -> None:
+    """The container's root on target: its writable layer over its image's layers."""
+    os.makedirs(paths.work(spec.id), mode=0o700, exist_ok=True)
+    # The overlay's root directory takes the upper dir's mode: 0755, or a non-root user cannot
+    # even resolve paths in its own container. (The container's state dir above it is 0700.)
+    os.makedirs(paths.upper(spec.id), mode=0o755, exist_ok=True)
+    mount_overlay(spec.rootfs, paths.upper(spec.id), paths.work(spec.id), target)
 
 
 def lower_file(lower: str, path: str) -> str | None:

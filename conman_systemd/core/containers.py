@@ -166,9 +166,7 @@ class Store:
             os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/
             os.mkdir(self.paths.container(spec.id), mode=0o700)
             etc_files.write(self.paths, spec)
-            config = oci.config(spec, self.paths)
-            write_atomic(self.paths.oci_config(spec.id), fastjson.dumps(config))
-            write_atomic(self.paths.spec(spec.id), spec.to_json())
+            self.save(spec)
             _make_volume_sources(spec)
         except BaseException as e:
             import shutil

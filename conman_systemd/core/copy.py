@@ -32,16 +32,13 @@ def _with_root(lc: Lifecycle, spec: ContainerSpec, work: Callable[[str], None]) 
     its overlay mounted in a private mount namespace (writes reach its writable layer)."""
     paths = lc.paths
     if lc.running(spec):
-        copying.in_private_namespace(lambda: None, lambda: work(paths.rootfs(spec.id)))
+        work(paths.rootfs(spec.id))
         return
     os.makedirs(paths.runroot, mode=0o700, exist_ok=True)
     target = tempfile.mkdtemp(prefix="cp-", dir=paths.runroot)
-    os.makedirs(paths.work(spec.id), mode=0o700, exist_ok=True)
-    os.makedirs(paths.upper(spec.id), mode=0o755, exist_ok=True)
     try:
         copying.in_private_namespace(
-            lambda: mounts.mount_overlay(spec.rootfs, paths.upper(spec.id), paths.work(spec.id), target),
-            lambda: work(target),
+            lambda: mounts.mount_container(paths, spec, target), lambda: work(target)
         )
     finally:
         os.rmdir(target)

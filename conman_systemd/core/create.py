@@ -128,6 +128,11 @@ def resource_fields(given: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def spec_resources(opts: RunOptions) -> dict[str, Any]:
+    """The spec's resource fields from run's or create's options."""
+    return resource_fields({k: getattr(opts, k) for k in RESOURCE_KEYS})
+
+
 def security_fields(opts: RunOptions) -> dict[str, Any]:
     fields: dict[str, Any] = {"cap_add": opts.cap_add, "cap_drop": opts.cap_drop,
                               "privileged": opts.privileged, "devices": opts.devices}  # fmt: skip
@@ -186,6 +191,6 @@ def build_spec(
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).
         remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,
-        **resource_fields({k: getattr(opts, k) for k in RESOURCE_KEYS}),
+        **spec_resources(opts),
         **security_fields(opts),
     )  # fmt: skip

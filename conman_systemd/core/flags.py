@@ -44,9 +44,10 @@ class Argument(Frozen):
     variadic: bool = False  # the rest of the command line, options included
 
 
-RUN, CREATE, EXEC = "run", "create", "exec"
+RUN, CREATE, EXEC, UPDATE = "run", "create", "exec", "update"
 _ALL = frozenset({RUN, CREATE, EXEC})
 _CONTAINER = frozenset({RUN, CREATE})
+_RESOURCES = frozenset({RUN, CREATE, UPDATE})  # `conman update` changes them on a running container
 _RUN = frozenset({RUN})
 
 
@@ -101,32 +102,31 @@ SECURITY = (
            parse=_security("parse_device"), help="A host device in the container: HOST[:CONTAINER][:rwm]."),
 )  # fmt: skip
 
-# The resource flags: `conman update` takes them too.
 RESOURCES = (
-    Option(flags=("-m", "--memory"), dest="memory", commands=_CONTAINER, parse=_resource("parse_memory"),
+    Option(flags=("-m", "--memory"), dest="memory", commands=_RESOURCES, parse=_resource("parse_memory"),
            help="Memory limit, e.g. 512m (the unit's MemoryMax=)."),
-    Option(flags=("--memory-reservation",), dest="memory_reservation", commands=_CONTAINER,
+    Option(flags=("--memory-reservation",), dest="memory_reservation", commands=_RESOURCES,
            parse=_resource("parse_memory_reservation"),
            help="Memory kept for it under pressure (MemoryLow=)."),
-    Option(flags=("--memory-swap",), dest="memory_swap", commands=_CONTAINER,
+    Option(flags=("--memory-swap",), dest="memory_swap", commands=_RESOURCES,
            parse=_resource("parse_memory_swap"), help="Memory plus swap limit; -1: unlimited swap."),
-    Option(flags=("--cpus",), dest="cpus", commands=_CONTAINER, parse=_resource("parse_cpus"),
+    Option(flags=("--cpus",), dest="cpus", commands=_RESOURCES, parse=_resource("parse_cpus"),
            help="CPUs it may use, e.g. 1.5 (CPUQuota=150%)."),
-    Option(flags=("-c", "--cpu-shares"), dest="cpu_shares", integer=True, commands=_CONTAINER,
+    Option(flags=("-c", "--cpu-shares"), dest="cpu_shares", integer=True, commands=_RESOURCES,
            parse=_resource("parse_cpu_shares"),
            help="Relative CPU share, 2 to 262144 (docker's; CPUWeight=)."),
-    Option(flags=("--cpu-weight",), dest="cpu_weight", integer=True, commands=_CONTAINER,
+    Option(flags=("--cpu-weight",), dest="cpu_weight", integer=True, commands=_RESOURCES,
            parse=_resource("parse_cpu_weight"), help="Relative CPU weight, 1 to 10000 (CPUWeight=)."),
-    Option(flags=("--cpuset-cpus",), dest="cpuset_cpus", commands=_CONTAINER,
+    Option(flags=("--cpuset-cpus",), dest="cpuset_cpus", commands=_RESOURCES,
            parse=_resource("parse_cpuset"), help="CPUs it may run on, e.g. 0-3,5."),
-    Option(flags=("--pids-limit",), dest="pids_limit", integer=True, commands=_CONTAINER,
+    Option(flags=("--pids-limit",), dest="pids_limit", integer=True, commands=_RESOURCES,
            parse=_resource("parse_pids_limit"),
            help="Most processes at once (default 2048; -1: no limit) (TasksMax=)."),
-    Option(flags=("--blkio-weight",), dest="blkio_weight", integer=True, commands=_CONTAINER,
+    Option(flags=("--blkio-weight",), dest="blkio_weight", integer=True, commands=_RESOURCES,
            parse=_resource("parse_blkio_weight"), help="Relative block IO weight, 10 to 1000 (IOWeight=)."),
-    Option(flags=("--device-read-bps",), dest="device_read_bps", kind=LIST, commands=_CONTAINER,
+    Option(flags=("--device-read-bps",), dest="device_read_bps", kind=LIST, commands=_RESOURCES,
            parse=_resource("parse_device_rate"), help="Read rate limit DEVICE:RATE, e.g. /dev/sda:10mb."),
-    Option(flags=("--device-write-bps",), dest="device_write_bps", kind=LIST, commands=_CONTAINER,
+    Option(flags=("--device-write-bps",), dest="device_write_bps", kind=LIST, commands=_RESOURCES,
            parse=_resource("parse_device_rate"), help="Write rate limit DEVICE:RATE."),
 )  # fmt: skip
 

@@ -46,6 +46,7 @@ def key_of(option: Option) -> str:
 
 
 KEYS = {key_of(o): o for o in options_of(CREATE) if o.dest not in NOT_DECLARABLE}
+REFUSED = {key_of(o): NOT_DECLARABLE[o.dest] for o in options_of(CREATE) if o.dest in NOT_DECLARABLE}
 
 
 class Definition(Frozen):
@@ -132,7 +133,7 @@ class _Reader:
         elif key in KEYS:
             self.option(number, KEYS[key], key, value)
         else:
-            why = next((w for d, w in NOT_DECLARABLE.items() if key == key_of(_by_dest(d))), None)
+            why = REFUSED.get(key)
             raise self.error(
                 number,
                 f"unknown key {key} in [Container]" + (f": {why}" if why else ""),
@@ -179,10 +180,6 @@ class _Reader:
                 self.install.setdefault(key, []).extend(value.split())
             else:
                 self.lines[section].append(f"{key}={value}")
-
-
-def _by_dest(dest: str) -> Option:
-    return next(o for o in options_of(CREATE) if o.dest == dest)
 
 
 def parse(path: str) -> Definition:

@@ -47,14 +47,11 @@ def enter_unit_cgroup(spec: ContainerSpec) -> None:
 
 
 def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
-    for d in (paths.run_dir(spec.id), paths.rootfs(spec.id), paths.work(spec.id)):
+    for d in (paths.run_dir(spec.id), paths.rootfs(spec.id)):
         os.makedirs(d, mode=0o700, exist_ok=True)
-    # The overlay's root directory takes the upper dir's mode: 0755, or a non-root user cannot
-    # even resolve paths in its own container. (The container's state dir above it is 0700.)
-    os.makedirs(paths.upper(spec.id), mode=0o755, exist_ok=True)
     rootfs = paths.rootfs(spec.id)
     mounts.umount(rootfs)  # a restart after a crash finds the old mount
-    mounts.mount_overlay(spec.rootfs, paths.upper(spec.id), paths.work(spec.id), rootfs)
+    mounts.mount_container(paths, spec, rootfs)
 
 
 def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
