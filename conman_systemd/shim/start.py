@@ -68,14 +68,22 @@ def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
     return record_start(paths, spec.id)
 
 
-def hand_over(spec: ContainerSpec, pid: int) -> None:
+def say_ready(spec: ContainerSpec, pid: int) -> None:
     """READY=1 first, while we are the (live) main process: the start job is then done whatever
     the container does next. Sent together with MAINPID, a container that exits at once can make
     systemd see a dead main process at READY and fail the start."""
     systemd_io.notify(f"READY=1\nSTATUS=container {spec.name} is running (init pid {pid})")
     systemd_io.notify_barrier()
+
+
+def hand_over(pid: int) -> None:
     systemd_io.notify(f"MAINPID={pid}")
     systemd_io.notify_barrier()
+
+
+def ended(pid: int) -> os.waitid_result | None:
+    """How the init ended, if it has; WNOWAIT: a zombie left to systemd still gives it the status."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
 
 
 def start(paths: Paths, spec: ContainerSpec) -> int:
@@ -89,18 +97,26 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
 
         return start_interactive(paths, spec)
     pid = create_and_start(paths, spec)
-    hand_over(spec, pid)
-    debug(f"shim: MAINPID handed over to {pid}")
-    # systemd refuses a MAINPID that already exited; then we are still the main process and exit
-    # as the container did. WNOWAIT: a zombie left to systemd still gives it the exit status.
-    status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    say_ready(spec, pid)
+    status = ended(pid)
     if status is not None:
-        # Gone already (`true`): clean up now, which spares the unit a clean-up process.
+        # Gone already (`true`), so no hand-over: we stay the main process and clean up now, which
+        # spares the unit a clean-up process.
         from conman_systemd.shim.finish import finish, result_of
 
         finish(paths, spec, exit_code(status), result_of(spec, status))
-    else:  # still running: a machine (the start job is done, nobody waits on this)
-        from conman_systemd.shim.machined import register_in_background
+        return exit_like(status)
+    hand_over(pid)
+    status = ended(pid)
+    if status is not None:
+        # Gone during the hand-over: systemd took the pid or (dead at its check) kept us as the
+        # main process; we cannot tell which. Either way the unit's ExecStopPost records the end:
+        # systemd hears that process's STATUS=, and would not hear ours once we are not the main.
+        debug(f"shim: container init {pid} ended during the hand-over")
+        return exit_like(status)
+    debug(f"shim: MAINPID handed over to {pid}")
+    # A machine from now on (the start job is done, nobody waits on this).
+    from conman_systemd.shim.machined import register_in_background
 
-        register_in_background(spec, pid, paths.rootfs(spec.id))
-    return exit_like(status)
+    register_in_background(spec, pid, paths.rootfs(spec.id))
+    return 0
