@@ -87,6 +87,28 @@ class Entry:
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{usec:06d}000Z"
 
 
+class Repeats:
+    """Entries already read, by their place in journald's sequence (a cursor's s= and i=).
+
+    An entry at or before the newest one read of its sequence is a repeat: once in ~10^5 lines, on
+    a journal that journald rotated during the read, sd-journal (v252) returned an entry twice.
+    """
+
+    def __init__(self) -> None:
+        self.newest: dict[str, int] = {}
+
+    def seen(self, cursor: str) -> bool:
+        fields = dict(part.split("=", 1) for part in cursor.split(";") if "=" in part)
+        sequence, number = fields.get("s"), fields.get("i")
+        if sequence is None or number is None:
+            return False
+        place = int(number, 16)
+        if place <= self.newest.get(sequence, -1):
+            return True
+        self.newest[sequence] = place
+        return False
+
+
 class Reader:
     """The container output of one unit: _SYSTEMD_UNIT=<unit> AND _TRANSPORT=stdout, local journal only.
 
@@ -105,6 +127,7 @@ class Reader:
             raise _failed("sd_journal_open", r)
         # Seeking to the last lines leaves sd-journal on an entry that next() must still return.
         self._on_unread = False
+        self._repeats = Repeats()
         try:
             for match in (f"_SYSTEMD_UNIT={unit}".encode(), only.encode()):
                 self._call("sd_journal_add_match", match, len(match))  # different fields: ANDed
@@ -121,11 +144,13 @@ class Reader:
         return result
 
     def seek_head(self) -> None:
+        self._repeats = Repeats()
         self._call("sd_journal_seek_head")
         self._on_unread = False
 
     def seek_tail_lines(self, n: int) -> None:
         """Position so that the next n entries read are the unit's last n (n=0: only new ones)."""
+        self._repeats = Repeats()
         if n <= 0:
             self.last_cursor()
         else:
@@ -133,6 +158,8 @@ class Reader:
 
     def seek_after_cursor(self, cursor: str) -> None:
         """Position so that the next entry read is the first one after cursor's."""
+        self._repeats = Repeats()
+        self._repeats.seen(cursor)  # that entry and those before it are read
         self._call("sd_journal_seek_cursor", cursor.encode())
         # Seeking to a cursor lands next() on that entry, or on the next one when it is gone.
         self._on_unread = self._call("sd_journal_next") > 0
@@ -140,15 +167,20 @@ class Reader:
             self._on_unread = False
 
     def seek_realtime(self, usec: int) -> None:
+        self._repeats = Repeats()
         self._call("sd_journal_seek_realtime_usec", usec)
         self._on_unread = False
 
     def next(self) -> Entry | None:
         """The next entry, or None at the end (for now: journald may append more)."""
-        if self._on_unread:
-            self._on_unread = False
-        elif self._call("sd_journal_next") == 0:
-            return None
+        while True:
+            if self._on_unread:
+                self._on_unread = False
+            elif self._call("sd_journal_next") == 0:
+                return None
+            cursor = self._cursor()
+            if not self._repeats.seen(cursor):
+                break
         usec = _u64()
         self._call("sd_journal_get_realtime_usec", ctypes.byref(usec))
         line_break = self._field(b"_LINE_BREAK")
@@ -156,7 +188,7 @@ class Reader:
             self._field(b"MESSAGE") or b"",
             self._field(b"PRIORITY") == b"%d" % PRIORITY_ERR,
             usec.value,
-            self._cursor(),
+            cursor,
             None if line_break is None else line_break.decode(errors="replace"),
         )
 

@@ -183,3 +183,16 @@ def test_journalctls_words_still_work() -> None:
     assert parse_time("today", now) == round(midnight * 1e6)
     assert parse_time("yesterday", now) == round((midnight - 86400) * 1e6)
     assert parse_time("tomorrow", now) == round((midnight + 86400) * 1e6)
+
+
+def test_an_entry_read_again_is_a_repeat() -> None:
+    def cursor(sequence: str, number: int) -> str:
+        return f"s={sequence};i={number:x};b=b1;m=1f;t=5f;x=77"
+
+    repeats = journal.Repeats()
+    assert [repeats.seen(cursor("aa", n)) for n in (9, 10, 11, 10, 11, 12)] == [
+        False, False, False, True, True, False
+    ]  # fmt: skip
+    # Another sequence (journald restarted with a new one) counts on its own.
+    assert not repeats.seen(cursor("bb", 1)) and repeats.seen(cursor("bb", 1))
+    assert not repeats.seen("not a cursor") and not repeats.seen("not a cursor")
