@@ -10,6 +10,7 @@ uses it).
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -25,11 +26,15 @@ def write_atomic(path: str, text: str, mode: int = 0o600) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)  # a full disk must not keep half a record
+        raise
 
 
 def read_json(path: str) -> dict[str, Any] | None:
@@ -80,6 +85,9 @@ class Paths(Frozen):
     def record(self, cid: str, kind: str) -> str:
         """kind: "started", "exit", "error", "backoff", "stop-requested" or "user-stopped"."""
         return os.path.join(self.container(cid), f"{kind}.json")
+
+    def exit_reserve(self, cid: str) -> str:
+        return os.path.join(self.container(cid), "exit-reserve")
 
     def lock(self, cid: str) -> str:
         return os.path.join(self.container(cid), "lock")
@@ -147,10 +155,45 @@ def write_record(paths: Paths, cid: str, kind: str, **fields: Any) -> None:
     write_atomic(paths.record(cid, kind), fastjson.dumps(fields))
 
 
+# Space set aside at create for the exit record: a disk that filled up meanwhile still gets it.
+RESERVE_SIZE = 4096
+
+
+def set_aside(paths: Paths, cid: str) -> None:
+    """The reserve, unless it is there (a restart after an exit that used it makes it again)."""
+    reserve = paths.exit_reserve(cid)
+    if os.path.exists(reserve):
+        return
+    try:
+        fd = os.open(reserve, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, bytes(RESERVE_SIZE))
+        finally:
+            os.close(fd)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+
+
+def write_exit_record(paths: Paths, cid: str, **fields: Any) -> None:
+    """The exit record, written on a full disk too: the reserve is given up for it."""
+    try:
+        write_record(paths, cid, "exit", **fields)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        try:
+            os.unlink(paths.exit_reserve(cid))
+        except FileNotFoundError:
+            raise e from None
+        write_record(paths, cid, "exit", **fields)
+
+
 def record_start(paths: Paths, cid: str) -> int:
     """The init's pid as the runtime wrote it, kept in the start record with the time; the pid."""
     pid = read_pid(paths.init_pid(cid))
     write_record(paths, cid, "started", started_at=time.time(), pid=pid)
+    set_aside(paths, cid)
     return pid
 
 

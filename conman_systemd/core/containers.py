@@ -8,7 +8,15 @@ import os
 
 from conman_systemd import fastjson
 from conman_systemd.container import etc_files, oci
-from conman_systemd.container.paths import Paths, is_id, is_name, read_record, remove_records, write_atomic
+from conman_systemd.container.paths import (
+    Paths,
+    is_id,
+    is_name,
+    read_record,
+    remove_records,
+    set_aside,
+    write_atomic,
+)
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.dbus.units import UnitState
 from conman_systemd.errors import ConmanError, quoted
@@ -167,6 +175,7 @@ class Store:
             os.mkdir(self.paths.container(spec.id), mode=0o700)
             etc_files.write(self.paths, spec)
             self.save(spec)
+            set_aside(self.paths, spec.id)
             _make_volume_sources(spec)
         except BaseException as e:
             import shutil

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from conman_systemd.container.paths import Paths, write_record
+from conman_systemd.container.paths import Paths, write_exit_record
 from conman_systemd.container.removal import release, remove_state
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unit_cgroup
 from conman_systemd.log import debug
@@ -70,9 +70,15 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
         remove_state(paths, spec)
     else:
         finished_at = time.time()
-        write_record(paths, spec.id, "exit", finished_at=finished_at, exit_code=code, result=result,
-                     oom_killed=oom_killed(spec))  # fmt: skip
-        backoff.count_exit(paths, spec, finished_at)
+        try:
+            write_exit_record(paths, spec.id, finished_at=finished_at, exit_code=code, result=result,
+                              oom_killed=oom_killed(spec))  # fmt: skip
+            backoff.count_exit(paths, spec, finished_at)
+        except OSError as e:  # the run is released all the same: no mount or runtime state stays
+            systemd_io.journal_send(
+                f"conman-shim: cannot record the exit of container {spec.name}: {e.strerror}",
+                systemd_io.PRIORITY_ERR, SYSLOG_IDENTIFIER="conman-shim", CONTAINER_ID_FULL=spec.id,
+            )  # fmt: skip
         release(paths, spec)
     if spec.restart_max and result != "success" and _end_restarts_after(spec, spec.restart_max):
         if spec.declared and not ending:

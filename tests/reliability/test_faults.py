@@ -131,6 +131,12 @@ def test_a_full_state_directory_gives_a_clear_error_and_no_corrupt_state(clean: 
         assert len(containers) == 1, containers
         assert full.returncode == 125, (full.returncode, full.stdout, full.stderr)
         one_clear_error(full.stderr)
+        # A container that ends on the full disk keeps its exit code (space set aside at create).
+        clean.ok(*at, "kill", "before")  # SIGKILL
+        clean.ok(*at, "wait", "before")
+        assert clean.ok(*at, "inspect", "-f", "{{.State.ExitCode}}", "before") == "137\n"
+        assert "Exited (137)" in clean.ok(*at, "ps", "-a", "--format", "{{.Status}}")
+        clean.ok(*at, "start", "before")  # after an exit that took the reserve
         clean.sh(f"rm -f {root}/fill {root}/fill2")
         clean.ok(*at, "run", "-d", "--name", "after", "busybox", "sleep", "1000")
         ids = clean.ok(*at, "ps", "-aq").split()
