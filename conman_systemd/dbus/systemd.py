@@ -36,6 +36,10 @@ UNIT_EXISTS = "org.freedesktop.systemd1.UnitExists"
 NO_SUCH_UNIT = "org.freedesktop.systemd1.NoSuchUnit"
 
 
+KILL_ROUNDS = 5
+_EIO = ("org.freedesktop.DBus.Error.IOError", "System.Error.EIO")  # sd-bus's names for EIO
+
+
 class BusError(ConmanError):
     """A D-Bus error reply; .name is the D-Bus error name (org.freedesktop.systemd1.NoSuchUnit...)."""
 
@@ -251,7 +255,15 @@ class Systemd:
         self.call(messages.stop_unit(unit))
 
     def kill(self, unit: str, whom: str, signal: int) -> None:
-        self.call(messages.kill_unit(unit, whom, signal))
+        for attempt in range(KILL_ROUNDS):
+            try:
+                self.call(messages.kill_unit(unit, whom, signal))
+                return
+            except BusError as e:
+                # systemd 252 fails with EIO on a short read of cgroup.procs while thousands of
+                # the unit's processes die; the next round signals those still there.
+                if e.name not in _EIO or attempt == KILL_ROUNDS - 1:
+                    raise
 
     def reset_failed(self, unit: str) -> None:
         try:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import Conman
+from tests.integration.conftest import Conman, until
 
 pytestmark = pytest.mark.systemd
 
@@ -151,6 +151,19 @@ def test_a_full_state_directory_gives_a_clear_error_and_no_corrupt_state(clean: 
         if ids:
             clean(*at, "rm", "-f", *ids)
         clean.sh(f"umount {root}; rm -rf /tmp/conman-full")
+    assert clean.leftovers() == ""
+
+
+def test_rm_f_of_a_container_with_two_thousand_processes(clean: Conman) -> None:
+    # systemd 252's KillUnit fails now and then with EIO while so many processes die (a short read
+    # of cgroup.procs); rm -f must still remove the container at the first try.
+    spawn = "i=0; while [ $i -lt 2000 ]; do sleep 1000 & i=$((i+1)); done; echo spawned; wait"
+    for round in range(3):
+        name = f"crowd{round}"
+        clean.ok("run", "-d", "--name", name, "--pids-limit", "2100", "busybox", "sh", "-c", spawn)
+        assert until(lambda: clean.ok("logs", name) == "spawned\n"), clean.ok("logs", name)
+        assert clean.ok("rm", "-f", name) == f"{name}\n"
+    assert clean.ok("ps", "-aq") == ""
     assert clean.leftovers() == ""
 
 
