@@ -161,7 +161,7 @@ def test_rm_f_of_a_container_with_two_thousand_processes(clean: Conman) -> None:
     for round in range(3):
         name = f"crowd{round}"
         clean.ok("run", "-d", "--name", name, "--pids-limit", "2100", "busybox", "sh", "-c", spawn)
-        assert until(lambda: clean.ok("logs", name) == "spawned\n"), clean.ok("logs", name)
+        assert until(lambda name=name: clean.ok("logs", name) == "spawned\n"), clean.ok("logs", name)
         assert clean.ok("rm", "-f", name) == f"{name}\n"
     assert clean.ok("ps", "-aq") == ""
     assert clean.leftovers() == ""
