@@ -6,6 +6,7 @@ no unit, runc state, mount, cgroup, state or runtime directory of a container su
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import subprocess
@@ -154,6 +155,10 @@ def test_a_full_state_directory_gives_a_clear_error_and_no_corrupt_state(clean: 
     assert clean.leftovers() == ""
 
 
+def spawned(conman: Conman, name: str) -> bool:
+    return conman.ok("logs", name) == "spawned\n"
+
+
 def test_rm_f_of_a_container_with_two_thousand_processes(clean: Conman) -> None:
     # systemd 252's KillUnit fails now and then with EIO while so many processes die (a short read
     # of cgroup.procs); rm -f must still remove the container at the first try.
@@ -161,7 +166,7 @@ def test_rm_f_of_a_container_with_two_thousand_processes(clean: Conman) -> None:
     for round in range(3):
         name = f"crowd{round}"
         clean.ok("run", "-d", "--name", name, "--pids-limit", "2100", "busybox", "sh", "-c", spawn)
-        assert until(lambda name=name: clean.ok("logs", name) == "spawned\n"), clean.ok("logs", name)
+        assert until(functools.partial(spawned, clean, name)), clean.ok("logs", name)
         assert clean.ok("rm", "-f", name) == f"{name}\n"
     assert clean.ok("ps", "-aq") == ""
     assert clean.leftovers() == ""
