@@ -39,6 +39,7 @@ COMMANDS = {
     "inspect": "conman_systemd.cli.inspect:inspect",
     "logs": "conman_systemd.cli.logs:logs",
     "image": "conman_systemd.cli.image:image",
+    "volume": "conman_systemd.cli.volume:volume",
     # docker's top-level spellings of image commands
     "images": "conman_systemd.cli.image:ls",
     "pull": "conman_systemd.cli.image:pull",

@@ -90,11 +90,12 @@ def kill(app: App, sig: str, containers: tuple[str, ...]) -> None:
 
 @click.command()
 @click.option("-f", "--force", is_flag=True, help="Kill and remove running containers.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove their anonymous volumes too.")
 @_names
 @click.pass_obj
-def rm(app: App, force: bool, containers: tuple[str, ...]) -> None:
+def rm(app: App, force: bool, volumes: bool, containers: tuple[str, ...]) -> None:
     """Remove containers: their unit, state, writable layer and name."""
-    _each(app, containers, lambda lc, spec: lc.remove(spec, force))
+    _each(app, containers, lambda lc, spec: lc.remove(spec, force, volumes))
 
 
 @click.command()
@@ -128,31 +129,18 @@ def unit(app: App, container: str) -> None:
 def prune(app: App, force: bool) -> None:
     """Remove every container that is not running."""
     from conman_systemd.cli.columns import size
+    from conman_systemd.container.removal import tree_size
 
     freed = 0
     with session(app) as lc:
         gone = [spec for spec in lc.store.all() if not lc.running(spec)]
         for spec in gone:
-            freed += _tree_size(app.paths.upper(spec.id))
+            freed += tree_size(app.paths.upper(spec.id))
             lc.remove(spec, force=False)
     click.echo("Deleted Containers:")
     for spec in gone:
         click.echo(spec.id)
     click.echo(f"\nTotal reclaimed space: {size(freed)}")
-
-
-def _tree_size(top: str) -> int:
-    """Bytes of the files under top: what a container wrote in its own layer."""
-    import os
-
-    total = 0
-    for root, _, files in os.walk(top):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 @click.command()

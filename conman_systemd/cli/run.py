@@ -73,6 +73,6 @@ def create(app: App, values: dict[str, Any]) -> int:
     require_root()
     secure(app.paths)  # as session() does for the others
     spec = build_spec(run_options("create", values), ImageStore(app.paths))
-    Store(app.paths).create(spec)  # systemd hears of it at its first start
+    spec = Store(app.paths).create(spec)  # systemd hears of it at its first start
     print(spec.id)
     return 0

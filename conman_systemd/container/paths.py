@@ -66,6 +66,17 @@ class Paths(Frozen):
         """The state directory of one OCI runtime (its --root)."""
         return os.path.join(self.runroot, runtime)
 
+    @property
+    def volumes(self) -> str:
+        return os.path.join(self.root, "volumes")
+
+    def volume(self, name: str) -> str:
+        """A named volume's directory: its record (volume.json) and its files (_data, as docker's)."""
+        return os.path.join(self.volumes, name)
+
+    def volume_data(self, name: str) -> str:
+        return os.path.join(self.volumes, name, "_data")
+
     def container(self, cid: str) -> str:
         """The container's state directory; also the OCI bundle (config.json) the runtime gets."""
         return os.path.join(self.containers, cid)
@@ -138,7 +149,7 @@ def secure(paths: Paths) -> None:
     hand-made --root): an image's setuid files and device nodes must be out of other users'
     reach. Each command checks at its start; conman makes them 0700. The --root itself is the
     user's and is left as it is."""
-    for path in (paths.containers, paths.images, paths.names):
+    for path in (paths.containers, paths.images, paths.names, paths.volumes):
         try:
             if os.stat(path).st_mode & 0o077:
                 os.chmod(path, 0o700)

@@ -32,6 +32,18 @@ def remove_trees(*paths: str) -> None:
         runner.run(["rm", "-rf", "--one-file-system", "--", *existing], check=False)
 
 
+def tree_size(top: str) -> int:
+    """Bytes of the files under top: what removing it gives back."""
+    total = 0
+    for root, _, files in os.walk(top):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def remove_unmanaged_cgroups(unit_name: str) -> None:
     """The runtime made <unit>/container in every v1 hierarchy, also in those systemd does not
     manage (freezer, cpuset...): there nobody else removes the unit's directory. Busy ones stay.
@@ -50,6 +62,11 @@ def remove_unmanaged_cgroups(unit_name: str) -> None:
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+def remove_anonymous_volumes(paths: Paths, spec: ContainerSpec) -> None:
+    """A container's anonymous volumes: `run --rm` and `rm -v` take them with it, as docker's do."""
+    remove_trees(*(paths.volume(v.name) for v in spec.volumes if v.anonymous and v.name))
 
 
 def remove_state(paths: Paths, spec: ContainerSpec) -> None:

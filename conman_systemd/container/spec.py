@@ -28,9 +28,16 @@ DEFAULT_PIDS_LIMIT = 2048  # podman's: a fork bomb in one container must not exh
 
 
 class Volume(Frozen):
+    """A bind of a host path, or a named volume (name: its directory under the state root is the
+    source); an anonymous volume's name is made at create. copy_up: a new, empty named volume
+    gets what the image has at its destination (docker's; `nocopy` turns it off)."""
+
     source: str
     destination: str
     read_only: bool = False
+    name: str = ""
+    anonymous: bool = False
+    copy_up: bool = True
 
 
 class Tmpfs(Frozen):

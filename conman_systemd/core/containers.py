@@ -17,7 +17,7 @@ from conman_systemd.container.paths import (
     set_aside,
     write_atomic,
 )
-from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.container.spec import ContainerSpec, Volume
 from conman_systemd.dbus.units import UnitState
 from conman_systemd.errors import ConmanError, quoted
 from conman_systemd.frozen import Frozen
@@ -166,17 +166,16 @@ class Store:
     def records(self, cid: str) -> Records:
         return Records.read(self.paths, cid)
 
-    def create(self, spec: ContainerSpec) -> None:
+    def create(self, spec: ContainerSpec) -> ContainerSpec:
         """Reserve the name, then write the spec and the runtime's config: of two creates of one
-        name, exactly one wins."""
+        name, exactly one wins. The spec as written: its named volumes made and their paths in."""
         self._reserve_name(spec.name, spec.id)
         try:
             os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/
             os.mkdir(self.paths.container(spec.id), mode=0o700)
             etc_files.write(self.paths, spec)
-            self.save(spec)
             set_aside(self.paths, spec.id)
-            _make_volume_sources(spec)
+            spec = self._save_with_volumes(spec)
         except BaseException as e:
             import shutil
 
@@ -188,6 +187,7 @@ class Store:
                     hint="free some space there, or choose another --root",
                 ) from None
             raise
+        return spec
 
     def declare(self, spec: ContainerSpec) -> None:
         """A declared container at its unit's start: created, or (when a restart or an unclean end
@@ -204,9 +204,8 @@ class Store:
         if not old.declared or old.name != spec.name:
             raise ConmanError(f"container {old.name} has the ID of declared container {spec.name}")
         etc_files.write(self.paths, spec)
-        self.save(spec)
+        self._save_with_volumes(spec.replace(volumes=_same_anonymous(old, spec)))
         remove_records(self.paths, spec.id, ("error",))  # this start writes its own
-        _make_volume_sources(spec)
 
     def _reserve_name(self, name: str, cid: str) -> None:
         os.makedirs(self.paths.names, mode=0o700, exist_ok=True)
@@ -233,6 +232,25 @@ class Store:
         self._reserve_name(name, spec.id)
         self.save(spec.replace(name=name))
         _unlink_if(self.paths.name_link(spec.name), spec.id)
+
+    def _save_with_volumes(self, spec: ContainerSpec) -> ContainerSpec:
+        """Named volumes are made, and bind sources, before the spec that uses them is written;
+        no volume goes meanwhile (see core/volumes.py)."""
+        _make_bind_sources(spec)
+        if not any(v.name or v.anonymous for v in spec.volumes):
+            self.save(spec)
+            return spec
+        from conman_systemd.core.volumes import Volumes
+
+        volumes = Volumes(self.paths)
+        with volumes.locked(shared=True):
+            resolved = volumes.resolve(spec)
+            try:
+                self.save(resolved)
+            except BaseException:
+                volumes.forget_anonymous(resolved, spec)
+                raise
+        return resolved
 
     def save(self, spec: ContainerSpec) -> None:
         """A changed spec of an existing container, with the OCI config the runtime reads then."""
@@ -272,9 +290,17 @@ def _unlink_if(link: str, target: str) -> None:
             raise
 
 
-def _make_volume_sources(spec: ContainerSpec) -> None:
-    """A volume's missing host directory is made, as docker makes it (root's, 0755)."""
+def _same_anonymous(old: ContainerSpec, new: ContainerSpec) -> tuple[Volume, ...]:
+    """A declared container made again keeps its anonymous volumes (by destination)."""
+    kept = {v.destination: v.name for v in old.volumes if v.anonymous}
+    return tuple(v.replace(name=kept.get(v.destination, "")) if v.anonymous else v for v in new.volumes)
+
+
+def _make_bind_sources(spec: ContainerSpec) -> None:
+    """A bind's missing host directory is made, as docker makes it (root's, 0755)."""
     for volume in spec.volumes:
+        if volume.name or volume.anonymous:
+            continue
         try:
             os.makedirs(volume.source, mode=0o755, exist_ok=True)
         except OSError as e:

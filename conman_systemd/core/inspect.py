@@ -11,6 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from conman_systemd.container.spec import Volume
     from conman_systemd.core.lifecycle import Lifecycle
 
 PATTERN = "conman-*.service"
@@ -19,7 +20,7 @@ PATTERN = "conman-*.service"
 NEVER = "0001-01-01T00:00:00Z"  # docker's time of what has not happened (Go's zero time)
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_time(ts: float | None) -> str | None:
     """RFC 3339 in UTC, as docker prints times (without importing datetime)."""
     if not ts:
         return None
@@ -27,6 +28,16 @@ def _iso(ts: float | None) -> str | None:
     return (
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + (f".{micro:06d}" if micro else "") + "+00:00"
     )
+
+
+def _mount(volume: Volume) -> dict[str, object]:
+    """docker's entry of inspect's Mounts for one volume or bind."""
+    common = {"Destination": volume.destination, "Mode": "ro" if volume.read_only else "rw",
+              "RW": not volume.read_only}  # fmt: skip
+    if volume.name:
+        return {"Type": "volume", "Name": volume.name, "Source": volume.source, "Driver": "local",
+                **common, "Propagation": ""}  # fmt: skip
+    return {"Type": "bind", "Source": volume.source, **common, "Propagation": "rprivate"}
 
 
 def infos(lc: Lifecycle, detail: bool = True) -> list[ContainerInfo]:
@@ -51,7 +62,7 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
     return {
         "Id": spec.id,
         "Name": spec.name,
-        "Created": _iso(spec.created),
+        "Created": iso_time(spec.created),
         "Path": spec.command[0] if spec.command else "",
         "Args": list(spec.command[1:]),
         "Image": f"sha256:{spec.image_id}",
@@ -66,8 +77,8 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "Error": error.get("message", ""),
             "OOMKilled": bool(exited.get("oom_killed")) and not running,
             "Paused": info.paused,
-            "StartedAt": _iso(started.get("started_at")) or NEVER,
-            "FinishedAt": (None if running else _iso(exited.get("finished_at"))) or NEVER,
+            "StartedAt": iso_time(started.get("started_at")) or NEVER,
+            "FinishedAt": (None if running else iso_time(exited.get("finished_at"))) or NEVER,
             "Restarts": unit.n_restarts,
             "StatusText": unit.status_text,
         },
@@ -83,7 +94,11 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "StopTimeout": spec.stop_timeout,
         },
         "HostConfig": {
-            "Binds": [f"{v.source}:{v.destination}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes],
+            "Binds": [
+                f"{v.name or v.source}:{v.destination}:{'ro' if v.read_only else 'rw'}"
+                for v in spec.volumes
+                if not v.anonymous
+            ],
             "ReadonlyRootfs": spec.read_only,
             "NetworkMode": spec.network,
             "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
@@ -105,15 +120,5 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "SecurityOpt": (["no-new-privileges"] if spec.no_new_privileges else [])
             + ([f"seccomp={spec.seccomp}"] if spec.seccomp else []),
         },
-        "Mounts": [
-            {
-                "Type": "bind",
-                "Source": v.source,
-                "Destination": v.destination,
-                "Mode": "ro" if v.read_only else "rw",
-                "RW": not v.read_only,
-                "Propagation": "rprivate",
-            }
-            for v in spec.volumes
-        ],  # fmt: skip
+        "Mounts": [_mount(v) for v in spec.volumes],
     }

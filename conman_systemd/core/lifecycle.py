@@ -130,15 +130,19 @@ class Lifecycle:
             raise ConmanError(f"container {spec.name} is not running")
         self.systemd.kill(spec.unit, "main", sig)
 
-    def remove(self, spec: ContainerSpec, force: bool) -> None:
+    def remove(self, spec: ContainerSpec, force: bool, volumes: bool = False) -> None:
+        """volumes: its anonymous volumes go too (docker's `rm -v`)."""
         if self.running(spec):
             if not force:
                 raise ConmanError(f"container {spec.name} is running: stop it first or use `rm -f`")
             self.kill_now(spec)
         self.systemd.reset_failed(spec.unit)
-        from conman_systemd.container.removal import remove_state  # (mounts: ctypes, off run's path)
+        # (mounts: ctypes, off run's path)
+        from conman_systemd.container.removal import remove_anonymous_volumes, remove_state
 
         remove_state(self.paths, spec)
+        if volumes:
+            remove_anonymous_volumes(self.paths, spec)
 
     def kill_now(self, spec: ContainerSpec) -> None:
         """rm -f: SIGKILL everything of the unit, then wait for the stop to finish."""

@@ -1,4 +1,4 @@
-"""docker's --tmpfs DEST[:OPTIONS] and --mount type=bind|tmpfs,... (named volumes: not yet).
+"""docker's --tmpfs DEST[:OPTIONS] and --mount type=bind|volume|tmpfs,...
 
 A tmpfs gets docker's defaults (nosuid, nodev, noexec, mode 1777) unless its options say
 otherwise; a bind from --mount is what `-v` makes.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from conman_systemd.container.spec import Tmpfs, Volume
-from conman_systemd.core.options import mount_destination
+from conman_systemd.core.options import VOLUME_NAME_RULE, is_volume_name, mount_destination
 from conman_systemd.errors import ConmanError
 
 TMPFS_DEFAULTS = ("nosuid", "nodev", "noexec", "mode=1777")
@@ -58,10 +58,16 @@ def parse_mount(text: str) -> Volume | Tmpfs:
         return Tmpfs(destination=mount_destination("mount", text, target),
                      options=_tmpfs_options("mount", text, options))  # fmt: skip
     if kind == "volume":
-        raise ConmanError(
-            f'invalid mount "{text}": named volumes are not supported yet', hint="use type=bind"
-        )
-    raise ConmanError(f'invalid mount "{text}": the type must be bind or tmpfs, not "{kind}"')
+        name = fields.pop("source", None) or fields.pop("src", None) or ""
+        if name and not is_volume_name(name):
+            raise ConmanError(f'invalid mount "{text}": a volume\'s source is its name ({VOLUME_NAME_RULE})')
+        copy_up = fields.pop("volume-nocopy", "false") not in ("true", "1")
+        if fields.pop("volume-driver", "local") != "local":
+            raise ConmanError(f'invalid mount "{text}": the only volume driver is local')
+        _no_more(text, fields)
+        return Volume(source="", destination=mount_destination("mount", text, target), read_only=read_only,
+                      name=name, anonymous=not name, copy_up=copy_up)  # fmt: skip
+    raise ConmanError(f'invalid mount "{text}": the type must be bind, volume or tmpfs, not "{kind}"')
 
 
 def _no_more(text: str, fields: dict[str, str]) -> None:

@@ -134,19 +134,37 @@ def parse_env(items: Iterable[str], env_files: Iterable[str], environ: Mapping[s
     return out
 
 
+def is_volume_name(text: str) -> bool:
+    """docker's [a-zA-Z0-9][a-zA-Z0-9_.-]+: two characters at least."""
+    return len(text) >= 2 and is_name(text)
+
+
+VOLUME_NAME_RULE = "letters, digits, _ . and -, starting with a letter or digit, at least 2 characters"
+
+
 def parse_volume(text: str) -> Volume:
+    """SOURCE:DESTINATION[:OPTIONS], SOURCE a host path or a volume's name; or DESTINATION alone,
+    an anonymous volume. OPTIONS: ro or rw, nocopy, z or Z (SELinux labels: none here, accepted)."""
     parts = text.split(":")
+    if len(parts) == 1:
+        return Volume(source="", destination=mount_destination("volume", text, text), anonymous=True)
     if len(parts) not in (2, 3):
-        raise ConmanError(f'invalid volume "{text}": use SOURCE:DESTINATION[:ro|rw]')
+        raise ConmanError(f'invalid volume "{text}": use SOURCE:DESTINATION[:OPTIONS]')
     source, destination = parts[0], parts[1]
     mode = parts[2] if len(parts) == 3 else "rw"
-    if not os.path.isabs(source):
-        raise ConmanError(f'invalid volume "{text}": the source must be an absolute path on the host')
+    named = not os.path.isabs(source)
+    if named and not is_volume_name(source):
+        raise ConmanError(
+            f'invalid volume "{text}": the source must be an absolute path on the host or a '
+            f"volume name ({VOLUME_NAME_RULE})"
+        )
     flags = mode.split(",")
-    # z and Z relabel for SELinux in docker; conman runs no SELinux labelling: accepted, no-ops.
-    if not {"ro", "rw", "z", "Z"}.issuperset(flags) or {"ro", "rw"} <= set(flags):
-        raise ConmanError(f'invalid volume "{text}": the mode must be ro or rw, not "{mode}"')
+    if not {"ro", "rw", "z", "Z", "nocopy"}.issuperset(flags) or {"ro", "rw"} <= set(flags):
+        raise ConmanError(f'invalid volume "{text}": the options are ro or rw, nocopy, z, Z, not "{mode}"')
     inside = mount_destination("volume", text, destination)
+    if named:
+        return Volume(source="", destination=inside, read_only="ro" in flags, name=source,
+                      copy_up="nocopy" not in flags)  # fmt: skip
     return Volume(source=os.path.normpath(source), destination=inside, read_only="ro" in flags)
 
 

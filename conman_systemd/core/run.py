@@ -18,11 +18,11 @@ def run(
     A container that never started leaves nothing behind. Whoever waits, --rm is the unit's job
     (spec.remove_on_exit): the container goes when it ends, even when its client is gone.
     """
-    lc.store.create(spec)
+    spec = lc.store.create(spec)
     try:
         watch = lc.start(spec, new=True)
     except (ConmanError, KeyboardInterrupt):
-        lc.remove(spec, force=True)
+        lc.remove(spec, force=True, volumes=True)  # made for this run
         raise
     if detach:
         return None

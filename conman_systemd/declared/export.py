@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from conman_systemd.container.spec import ContainerSpec
+from conman_systemd.container.spec import ContainerSpec, Volume
 from conman_systemd.core.unit import signal_name
 
 TYPE_CHECKING = False
@@ -33,7 +33,7 @@ def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[
     if spec.hostname and spec.hostname != spec.id[:12]:
         lines.append(_line("Hostname", spec.hostname))
     for v in spec.volumes:
-        lines.append(_line("Volume", f"{v.source}:{v.destination}" + (":ro" if v.read_only else "")))
+        lines.append(_line("Volume", _volume(v)))
     for t in spec.tmpfs:
         lines.append(_line("Tmpfs", t.destination + (f":{','.join(t.options)}" if t.options else "")))
     if spec.read_only:
@@ -82,3 +82,11 @@ def definition_text(spec: ContainerSpec, image_env: Sequence[str] = ()) -> str:
         "WantedBy=multi-user.target",
         "",
     ])  # fmt: skip
+
+
+def _volume(v: Volume) -> str:
+    """-v's spelling: an anonymous volume is its destination alone (the next one is a new one)."""
+    if v.anonymous:
+        return v.destination
+    flags = [*(["ro"] if v.read_only else []), *(["nocopy"] if v.name and not v.copy_up else [])]
+    return f"{v.name or v.source}:{v.destination}" + (f":{','.join(flags)}" if flags else "")

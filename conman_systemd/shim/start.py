@@ -52,6 +52,12 @@ def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
     rootfs = paths.rootfs(spec.id)
     mounts.umount(rootfs)  # a restart after a crash finds the old mount
     mounts.mount_container(paths, spec, rootfs)
+    if any(v.name and v.copy_up for v in spec.volumes) and not os.path.exists(
+        paths.record(spec.id, "started")
+    ):
+        from conman_systemd.container.volume_fill import fill_new_volumes
+
+        fill_new_volumes(paths, spec)  # at the first start only, as docker's at create
 
 
 def create_and_start(paths: Paths, spec: ContainerSpec) -> int:

@@ -47,6 +47,7 @@ awk '$2 ~ "^/run/conman/" {print "mount " $2}' /proc/mounts
 find /sys/fs/cgroup -path '*conman.slice/conman-*' -maxdepth 4 -type d 2>/dev/null | sed 's/^/cgroup /'
 ls /var/lib/conman/containers 2>/dev/null | sed 's/^/state /'
 ls /var/lib/conman/names 2>/dev/null | sed 's/^/name /'
+ls /var/lib/conman/volumes 2>/dev/null | sed 's/^/volume /'
 ls /run/conman 2>/dev/null | grep -vx -e runc -e crun -e containers | sed 's/^/runtime /'
 """
         return self.sh(script).stdout
@@ -76,6 +77,7 @@ def clean(conman: Conman) -> Iterator[Conman]:
     ids = conman.ok("ps", "-aq").split()
     if ids:
         conman("rm", "-f", *ids)
+    conman("volume", "prune", "--all")
     assert conman.leftovers() == ""
     yield conman
     ids = conman.ok("ps", "-aq").split()

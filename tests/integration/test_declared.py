@@ -116,6 +116,25 @@ def test_conman_start_and_stop_drive_the_declared_unit(
     assert clean.ok("ps", "-aq") == ""
 
 
+def test_a_declared_container_keeps_its_named_volume_and_drops_its_anonymous_one(
+    clean: Conman, declared: Callable[[str, str], None]
+) -> None:
+    declared(
+        "keeper",
+        "[Container]\nImage=busybox\nExec=sleep 1000\nStopSignal=SIGKILL\nVolume=keeper-data:/data\nVolume=/cache\n",
+    )
+    assert clean.system.run(["systemctl", "start", "keeper.service"]).returncode == 0
+    clean.ok("exec", "keeper", "sh", "-c", "echo kept > /data/note")
+    anonymous = [m["Name"] for m in json.loads(clean.ok("inspect", "-f", "{{json .Mounts}}", "keeper"))][1]
+    assert sorted(clean.ok("volume", "ls", "-q").split()) == sorted([anonymous, "keeper-data"])
+    assert clean.system.run(["systemctl", "restart", "keeper.service"]).returncode == 0
+    assert clean.ok("exec", "keeper", "cat", "/data/note") == "kept\n"
+    assert clean.system.run(["systemctl", "stop", "keeper.service"]).returncode == 0
+    assert clean.ok("ps", "-aq") == ""
+    assert clean.ok("volume", "ls", "-q") == "keeper-data\n"
+    clean.ok("volume", "rm", "keeper-data")
+
+
 def test_a_declared_container_that_cannot_start_says_why_in_its_journal(
     clean: Conman, declared: Callable[[str, str], None]
 ) -> None:

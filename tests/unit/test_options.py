@@ -136,9 +136,31 @@ def test_volume_options_take_docker_s_selinux_letters_as_no_ops() -> None:
     assert parse_volume("/var:/x:ro,Z") == Volume(source="/var", destination="/x", read_only=True)
     assert parse_volume("/var:/x:z") == Volume(source="/var", destination="/x", read_only=False)
     with pytest.raises(
-        ConmanError, match='^invalid volume "/var:/x:ro,rw": the mode must be ro or rw, not "ro,rw"$'
+        ConmanError,
+        match='^invalid volume "/var:/x:ro,rw": the options are ro or rw, nocopy, z, Z, not "ro,rw"$',
     ):
         parse_volume("/var:/x:ro,rw")
+
+
+def test_volumes_by_name_and_anonymous() -> None:
+    from conman_systemd.container.spec import Volume
+    from conman_systemd.core.mount_options import parse_mount
+    from conman_systemd.core.options import parse_volume
+
+    assert parse_volume("data:/x:ro,nocopy") == Volume(source="", destination="/x", read_only=True, name="data",
+                                                       copy_up=False)  # fmt: skip
+    assert parse_volume("/x/") == Volume(source="", destination="/x", anonymous=True)
+    assert parse_mount("type=volume,source=db,target=/var/lib/db,readonly") == Volume(
+        source="", destination="/var/lib/db", read_only=True, name="db"
+    )
+    assert parse_mount("type=volume,target=/x,volume-nocopy") == Volume(
+        source="", destination="/x", anonymous=True, copy_up=False
+    )
+    for bad in ("x:/y", "-x:/y", "a/b:/y"):
+        with pytest.raises(
+            ConmanError, match="the source must be an absolute path on the host or a volume name"
+        ):
+            parse_volume(bad)
 
 
 @pytest.mark.parametrize(
@@ -202,8 +224,8 @@ def test_tmpfs_and_mount() -> None:
         ("tmpfs", "/x:a;b", 'invalid tmpfs "/x:a;b": options are words or KEY=VALUE, separated by commas'),
         (
             "mount",
-            "type=volume,target=/x",
-            'invalid mount "type=volume,target=/x": named volumes are not supported yet',
+            "type=volume,target=/x,volume-driver=nfs",
+            'invalid mount "type=volume,target=/x,volume-driver=nfs": the only volume driver is local',
         ),
         (
             "mount",
@@ -213,7 +235,7 @@ def test_tmpfs_and_mount() -> None:
         (
             "mount",
             "type=foo,target=/x",
-            'invalid mount "type=foo,target=/x": the type must be bind or tmpfs, not "foo"',
+            'invalid mount "type=foo,target=/x": the type must be bind, volume or tmpfs, not "foo"',
         ),
         (
             "mount",

@@ -45,7 +45,14 @@ def test_a_spec_round_trips_through_json() -> None:
                          labels={"k": "v"}, restart="on-failure", restart_max=2, created=1.25)  # fmt: skip
     assert ContainerSpec.from_json(spec.to_json()) == spec
     assert json.loads(spec.to_json())["volumes"] == [
-        {"source": "/s", "destination": "/d", "read_only": False}
+        {
+            "source": "/s",
+            "destination": "/d",
+            "read_only": False,
+            "name": "",
+            "anonymous": False,
+            "copy_up": True,
+        }
     ]
 
 
