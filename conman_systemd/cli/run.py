@@ -43,6 +43,11 @@ def run(app: App, values: dict[str, Any]) -> int:
 
     opts = run_options("run", values)
     keys = parse_detach_keys(values["detach_keys"])
+    from conman_systemd.core.options import parse_stream
+
+    streams = frozenset(map(parse_stream, values.get("attach") or ()))
+    if streams and opts.detach:
+        raise ConmanError("conflicting options: -a and -d", hint="-a picks a foreground run's streams")
     if not opts.detach:
         check_terminal(opts.interactive, opts.tty)
     if not values["dry_run"]:
@@ -54,7 +59,12 @@ def run(app: App, values: dict[str, Any]) -> int:
     try:
         with session(app) as lc:
             code = run_container(
-                lc, spec, detach=opts.detach, detach_keys=keys, sig_proxy=values["sig_proxy"]
+                lc,
+                spec,
+                detach=opts.detach,
+                detach_keys=keys,
+                sig_proxy=values["sig_proxy"],
+                streams=streams,
             )
     finally:
         if debug_enabled():

@@ -57,8 +57,10 @@ def connect(path: str) -> socket.socket:
 class Session:
     """One attached client. run() returns the container's exit code, or raises Detached."""
 
-    def __init__(self, sock: socket.socket, *, stdin: bool, tty: bool, detach_keys: bytes, sig_proxy: bool):
+    def __init__(self, sock: socket.socket, *, stdin: bool, tty: bool, detach_keys: bytes, sig_proxy: bool,
+                 outputs: frozenset[str] = frozenset({"stdout", "stderr"})):  # fmt: skip
         self.sock = sock
+        self.outputs = outputs  # the streams shown (docker's `run -a`); a terminal's is stdout
         self.stdin = stdin
         self.tty = tty and os.isatty(0)
         self.detach = DetachMatcher(detach_keys)
@@ -115,6 +117,8 @@ class Session:
                 for kind, payload in self.decoder.feed(data):
                     if kind == Kind.EXIT:
                         return unpack_int(payload)
-                    out = sys.stderr.buffer if kind == Kind.STDERR else sys.stdout.buffer
-                    out.write(payload)
-                    out.flush()
+                    name = "stderr" if kind == Kind.STDERR else "stdout"
+                    if name in self.outputs:
+                        out = sys.stderr.buffer if kind == Kind.STDERR else sys.stdout.buffer
+                        out.write(payload)
+                        out.flush()

@@ -30,19 +30,29 @@ def attach(
     return stay_attached(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
 
 
+BOTH = frozenset({"stdout", "stderr"})
+
+
 def stay_attached(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
-                  stdin: bool, sig_proxy: bool, from_start: bool = False) -> int | None:  # fmt: skip
+                  stdin: bool, sig_proxy: bool, from_start: bool = False,
+                  outputs: frozenset[str] = BOTH) -> int | None:  # fmt: skip
     """Until the running container exits (its exit code) or the user detaches (None): through
     its IO server, or, when none owns its stdio, its output from the journal, as `docker attach`
-    streams it; from_start: all of it, else what comes from now on."""
+    streams it; from_start: all of it, else what comes from now on. outputs: the streams shown
+    (docker's `run -a`)."""
     if spec.owns_stdio:
-        return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy)
-    tail = logs.Tail(spec.unit, logs.Printer(), from_start=from_start)
+        return attach_to_server(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy,
+                                outputs=outputs)  # fmt: skip
+    printer = logs.Printer(out=None if "stdout" in outputs else logs.DISCARD,
+                           err=None if "stderr" in outputs else logs.DISCARD)  # fmt: skip
+    tail = logs.Tail(spec.unit, printer, from_start=from_start)
     return follow_to_exit(lc, spec, watch, tail, sig_proxy)
 
 
-def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
-                     stdin: bool, sig_proxy: bool) -> int | None:  # fmt: skip
+def attach_to_server(
+    lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detach_keys: bytes, *,
+    stdin: bool, sig_proxy: bool, outputs: frozenset[str] = BOTH,
+) -> int | None:  # fmt: skip
     from conman_systemd.core.attach_client import Interrupted, Session, connect
     from conman_systemd.core.detach_keys import Detached
 
@@ -51,7 +61,7 @@ def attach_to_server(lc: Lifecycle, spec: ContainerSpec, watch: UnitWatch, detac
     except OSError as e:
         raise ConmanError(f"cannot attach to container {spec.name}: {e.strerror}") from None
     session = Session(sock, stdin=stdin and spec.interactive, tty=spec.tty, detach_keys=detach_keys,
-                      sig_proxy=sig_proxy)  # fmt: skip
+                      sig_proxy=sig_proxy, outputs=outputs)  # fmt: skip
     try:
         code = session.run()
     except Detached:

@@ -138,6 +138,8 @@ OPTIONS = (
     Option(flags=("-t", "--tty"), dest="tty", kind=FLAG, commands=_ALL, help="Allocate a terminal."),
     Option(flags=("--detach-keys",), dest="detach_keys", default=DEFAULT_DETACH_KEYS, show_default=True,
            commands=_RUN, help="Keys that detach."),
+    Option(flags=("-a", "--attach"), dest="attach", kind=LIST, commands=_RUN, parse=parse.parse_stream,
+           help="Attach to STDIN, STDOUT or STDERR only (repeat for several; default: all)."),
     Option(flags=("--sig-proxy",), dest="sig_proxy", kind=SWITCH, default=True, commands=_RUN,
            help="Pass signals on to the container (not with -t)."),
     Option(flags=("--dry-run",), dest="dry_run", kind=FLAG, commands=_RUN,
@@ -191,7 +193,7 @@ OPTIONS = (
 )  # fmt: skip
 
 # What the client does with, not the container: no RunOptions field (log_driver: checked only).
-CLIENT_ONLY = frozenset({"detach_keys", "sig_proxy", "dry_run", "log_driver"})
+CLIENT_ONLY = frozenset({"detach_keys", "sig_proxy", "dry_run", "log_driver", "attach"})
 
 ARGUMENTS = {
     RUN: (Argument(dest="image"), Argument(dest="command", required=False, variadic=True)),

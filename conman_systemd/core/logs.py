@@ -30,6 +30,19 @@ FOLLOW_POLL = 0.25
 _ENDINGS = {None: b"\n", "nul": b"\0"}
 
 
+class _Discard:
+    """A stream `run -a` does not show."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+DISCARD: IO[bytes] = _Discard()  # type: ignore[assignment]  # (write and flush are all Printer uses)
+
+
 class Printer:
     """Entries back into the bytes the container wrote, stdout and stderr apart."""
 

@@ -231,6 +231,16 @@ def parse_user(text: str, rootfs: str) -> tuple[int, int]:
     return uid, gid
 
 
+STREAMS = ("stdin", "stdout", "stderr")
+
+
+def parse_stream(text: str) -> str:
+    """docker's -a: STDIN, STDOUT or STDERR, in any case."""
+    if text.lower() not in STREAMS:
+        raise ConmanError(f'invalid stream "{text}" for --attach: use STDIN, STDOUT or STDERR')
+    return text.lower()
+
+
 def parse_tail(text: str) -> int | None:
     """docker's `--tail`: a number of lines, or all (None)."""
     if text == "all":

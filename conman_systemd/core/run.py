@@ -11,7 +11,13 @@ if TYPE_CHECKING:
 
 
 def run(
-    lc: Lifecycle, spec: ContainerSpec, *, detach: bool, detach_keys: bytes, sig_proxy: bool
+    lc: Lifecycle,
+    spec: ContainerSpec,
+    *,
+    detach: bool,
+    detach_keys: bytes,
+    sig_proxy: bool,
+    streams: frozenset[str] = frozenset(),
 ) -> int | None:
     """Run the container; its exit code, or None when it runs on (detached, or the user detached).
 
@@ -29,4 +35,8 @@ def run(
     # A foreground run only: following takes the journal reader (ctypes) and the attach client.
     from conman_systemd.core.attaching import stay_attached
 
-    return stay_attached(lc, spec, watch, detach_keys, stdin=True, sig_proxy=sig_proxy, from_start=True)
+    # -a: the streams named, only (none named: all three).
+    stdin = not streams or "stdin" in streams
+    outputs = streams - {"stdin"} if streams else frozenset({"stdout", "stderr"})
+    return stay_attached(lc, spec, watch, detach_keys, stdin=stdin, sig_proxy=sig_proxy, from_start=True,
+                         outputs=outputs)  # fmt: skip

@@ -24,6 +24,10 @@ CASES = [
     (["run", "--mount", "type=volume,source=x,target=/x", "busybox", "true"],
      'Error: invalid mount "type=volume,source=x,target=/x": a volume\'s source is its name (letters, digits, '
      "_ . and -, starting with a letter or digit, at least 2 characters)\n"),
+    (["run", "-a", "stdfoo", "busybox", "true"],
+     'Error: invalid stream "stdfoo" for --attach: use STDIN, STDOUT or STDERR\n'),
+    (["run", "-d", "-a", "stdout", "busybox", "true"],
+     "Error: conflicting options: -a and -d\nHint: -a picks a foreground run's streams\n"),
     (["run", "-e", "=x", "busybox", "true"],
      "Error: invalid environment variable \"=x\": the name must be non-empty, without spaces or '='\n"),
     (["run", "--env-file", "/nonexistent", "busybox", "true"],

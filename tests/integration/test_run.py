@@ -286,6 +286,15 @@ def test_a_container_cannot_speak_for_its_unit(clean: Conman) -> None:
     assert clean.ok("run", "--rm", "-v", "/:/host:ro", "busybox", "sh", "-c", whole) == "masked\nrest\n"
 
 
+@pytest.mark.parametrize("interactive", [[], ["-i"]], ids=["journal", "io-server"])
+def test_run_a_shows_only_the_streams_named(clean: Conman, interactive: list[str]) -> None:
+    script = "echo out; echo err >&2; exit 4"
+    for streams, out, err in ((["-a", "stdout"], "out\n", ""), (["-a", "STDERR"], "", "err\n"),
+                              (["-a", "stdout", "-a", "stderr"], "out\n", "err\n")):  # fmt: skip
+        proc = clean("run", "--rm", *interactive, *streams, "busybox", "sh", "-c", script, input="")
+        assert (proc.returncode, proc.stdout, proc.stderr) == (4, out, err), streams
+
+
 def test_the_unit_s_status_line_says_how_the_container_ended(clean: Conman) -> None:
     clean.ok("run", "-d", "--name", "ended", "busybox", "sh", "-c", "exit 3")
     assert clean.ok("wait", "ended") == "3\n"
