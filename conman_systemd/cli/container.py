@@ -17,23 +17,38 @@ _names = click.argument("containers", nargs=-1, required=True)
 
 @click.command()
 @click.option("-a", "--attach", is_flag=True, help="Stream the output and exit with the container's code.")
+@click.option(
+    "-i", "--interactive", is_flag=True, help="Attach stdin too (a container made with -i); implies -a."
+)
 @click.argument("container")
 @click.pass_obj
-def start(app: App, attach: bool, container: str) -> None:
+def start(app: App, attach: bool, interactive: bool, container: str) -> None:
     """Start a created or exited container."""
     from conman_systemd.core.logs import Printer, Tail
 
     with session(app) as lc:
         spec = lc.store.resolve(container)
-        tail = Tail(spec.unit, Printer()) if attach else None  # only this run's output
+        attach = attach or interactive
+        # -i/-t containers: through their IO server (stdin, the terminal), else the journal.
+        server = attach and spec.owns_stdio
+        tail = Tail(spec.unit, Printer()) if attach and not server else None  # only this run's output
         with lc.store.locked(spec):
             watch = lc.start(spec)
-        if tail is None:
+        if server:
+            from conman_systemd.core.attaching import attach_to_server
+            from conman_systemd.core.detach_keys import DEFAULT_DETACH_KEYS, parse_detach_keys
+
+            keys = parse_detach_keys(DEFAULT_DETACH_KEYS)
+            code = attach_to_server(lc, spec, watch, keys, stdin=interactive, sig_proxy=True)
+            if code is None:  # detached
+                return
+        elif tail is not None:
+            from conman_systemd.core.attaching import follow_to_exit
+
+            code = follow_to_exit(lc, spec, watch, tail)
+        else:
             click.echo(container)
             return
-        from conman_systemd.core.attaching import follow_to_exit
-
-        code = follow_to_exit(lc, spec, watch, tail)
     raise SystemExit(code)
 
 

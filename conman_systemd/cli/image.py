@@ -41,7 +41,7 @@ def image() -> None:
 @click.argument("ref")
 @click.option("-q", "--quiet", is_flag=True, help="No progress; print the image ID only.")
 @click.option("--tls-verify", type=click.BOOL, is_flag=False, flag_value=True, default=None,
-              help="false: plain HTTP allowed (default: true, but false for 127.0.0.0/8).")  # fmt: skip
+              help="Verify TLS (false: plain HTTP; default false for 127.0.0.0/8 only).")  # fmt: skip
 @click.option("--creds", metavar="USER[:PASSWORD]", help="Credentials for the registry.")
 @click.option(
     "--authfile", type=click.Path(dir_okay=False), help="An auth.json as podman and skopeo write it."

@@ -64,6 +64,19 @@ def row(c: ContainerInfo, now: float, truncate: bool = True) -> dict[str, Any]:
     }
 
 
+def sizes(app: App, shown: list[ContainerInfo], rows: list[dict[str, Any]]) -> None:
+    """docker's SIZE: what the container wrote, and (virtual) that plus its image."""
+    from conman_systemd.cli.columns import size
+    from conman_systemd.container.removal import tree_size
+    from conman_systemd.image.store import ImageStore
+
+    images = ImageStore(app.paths)
+    for c, r in zip(shown, rows, strict=True):
+        found = images.find(c.spec.image_id)
+        written = tree_size(app.paths.upper(c.spec.id))
+        r["Size"] = f"{size(written)} (virtual {size(written + (found[0].size if found else 0))})"
+
+
 def ps(app: App, values: dict[str, Any]) -> int:
     """List containers."""
     fmt = values["fmt"]
@@ -90,7 +103,11 @@ def ps(app: App, values: dict[str, Any]) -> int:
     else:
         now = time.time()
         rows = [row(c, now, not values["no_trunc"]) for c in shown]
-        text = formatted(rows, DEFAULT if fmt == "table" else fmt, HEADERS)
+        template = DEFAULT if fmt == "table" else fmt
+        if values.get("size"):
+            sizes(app, shown, rows)
+            template += "\t{{.Size}}" if fmt == "table" else ""
+        text = formatted(rows, template, HEADERS)
     if text:
         sys.stdout.write(text + "\n")
     return 0

@@ -67,7 +67,7 @@ def unpause(app: App, containers: tuple[str, ...]) -> None:
 @click.command()
 @click.option("-a", "--all", "every", is_flag=True, help="Every container, not only running ones.")
 @click.option("--no-stream", is_flag=True, help="Print one sample and exit.")
-@click.option("--format", "fmt", help="table (default), json, or a Go template.")
+@click.option("--format", "fmt", help="Output format: table (default), json, or a Go template.")
 @click.argument("containers", nargs=-1)
 @click.pass_obj
 def stats(app: App, every: bool, no_stream: bool, fmt: str | None, containers: tuple[str, ...]) -> None:

@@ -56,7 +56,14 @@ def info(app: App) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def version(fmt: str) -> None:
     """conman's version, its Python's, and the tools it drives."""
     import sys

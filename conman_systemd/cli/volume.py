@@ -66,9 +66,13 @@ def create(app: App, name: str | None, labels: tuple[str, ...], driver: str, opt
 @volume.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only print names.")
 @click.option(
-    "-f", "--filter", "filters", multiple=True, help="name=, label=KEY[=VALUE], dangling=true|false."
+    "-f",
+    "--filter",
+    "filters",
+    multiple=True,
+    help="Filter by name=TEXT, label=KEY[=VALUE], dangling=true|false.",
 )
-@click.option("--format", "fmt", help="A Go template ('{{.Name}}', 'table ...') or json.")
+@click.option("--format", "fmt", help="Output format: a Go template ('{{.Name}}', 'table ...') or json.")
 @click.pass_obj
 def ls(app: App, quiet: bool, filters: tuple[str, ...], fmt: str | None) -> None:
     """List volumes."""

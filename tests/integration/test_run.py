@@ -295,6 +295,21 @@ def test_run_a_shows_only_the_streams_named(clean: Conman, interactive: list[str
         assert (proc.returncode, proc.stdout, proc.stderr) == (4, out, err), streams
 
 
+def test_start_ai_passes_stdin_and_ps_s_shows_what_a_container_wrote(clean: Conman) -> None:
+    clean.ok("create", "-i", "--name", "talk", "busybox", "sh", "-c", "cat; exit 5")
+    proc = clean("start", "-ai", "talk", input="hello\n")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (5, "hello\n", "")
+    clean.ok(
+        "run", "-d", "--name", "sized", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big; sleep 1000"
+    )
+    assert until(
+        lambda: clean.ok("ps", "-s", "--format", "{{.Names}} {{.Size}}").startswith("sized 100kB (virtual ")
+    )
+    header = clean.ok("ps", "-s").splitlines()[0]
+    assert header.split()[-1] == "SIZE", header
+    clean.ok("rm", "-f", "talk", "sized")
+
+
 def test_the_unit_s_status_line_says_how_the_container_ended(clean: Conman) -> None:
     clean.ok("run", "-d", "--name", "ended", "busybox", "sh", "-c", "exit 3")
     assert clean.ok("wait", "ended") == "3\n"

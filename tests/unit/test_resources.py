@@ -40,6 +40,11 @@ def test_resource_flags_become_the_unit_s_properties(tmp_path: Path) -> None:
         assert line in lines, lines
 
 
+def test_docker_s_short_resource_flags(tmp_path: Path) -> None:
+    lines = _dry_run(tmp_path, "-m", "32m", "-c", "512")
+    assert "MemoryMax=33554432" in lines and "CPUWeight=20" in lines, lines
+
+
 def test_defaults_bound_processes_and_name_the_container_in_the_journal(tmp_path: Path) -> None:
     lines = _dry_run(tmp_path)
     assert "TasksMax=2048" in lines  # podman's default; systemd's would be close to pid_max
