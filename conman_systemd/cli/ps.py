@@ -23,6 +23,8 @@ def status_text(info: ContainerInfo, now: float) -> str:
     if state in ("running", "paused"):
         text = f"Up {ago(now - float(info.records.started.get('started_at') or now))}"
         text += " (Paused)" if state == "paused" else ""
+        if info.spec.health is not None:  # docker's: Up 5 minutes (healthy)
+            text += f" ({info.records.health.get('status') or 'starting'})"
     elif state == "exited":
         finished = float(info.records.exit.get("finished_at") or now)
         text = f"Exited ({info.records.exit_code}) {ago(now - finished)} ago"

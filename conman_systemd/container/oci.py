@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from conman_systemd.container import etc_files, security
-from conman_systemd.container.spec import ContainerSpec, unit_cgroup
+from conman_systemd.container.spec import NOTIFY_DIR, ContainerSpec, unit_cgroup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ def _mounts(spec: ContainerSpec, paths: Paths) -> list[dict[str, Any]]:
         # ro bind of / left the host's /run, /dev/shm and every other mount below writable.
         options = ["rbind", *(("ro", "rro") if v.read_only else ("rw",))]
         mounts.append({"destination": v.destination, "type": "bind", "source": v.source, "options": options})
+    if spec.sdnotify == "container":
+        mounts.append({"destination": NOTIFY_DIR, "type": "bind", "source": paths.notify_dir(spec.id),
+                       "options": ["rbind", "rw", "nosuid", "nodev", "noexec"]})  # fmt: skip
     for t in spec.tmpfs:
         mounts.append(
             {"destination": t.destination, "type": "tmpfs", "source": "tmpfs", "options": list(t.options)}
@@ -99,6 +102,8 @@ def environment(spec: ContainerSpec) -> list[str]:
     for item in spec.env:
         key, _, value = item.partition("=")
         env[key] = value
+    if spec.sdnotify == "container":  # the shim's proxy reads it, and tells systemd what it may
+        env["NOTIFY_SOCKET"] = f"{NOTIFY_DIR}/notify.sock"
     return [f"{k}={v}" for k, v in env.items()]
 
 

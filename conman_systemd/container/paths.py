@@ -117,6 +117,14 @@ class Paths(Frozen):
         """The runtime's JSON log: its error messages come from there."""
         return os.path.join(self.run_dir(cid), "runtime.log")
 
+    def notify_dir(self, cid: str) -> str:
+        """--sdnotify=container: the directory of the app's notify socket, bound into the container."""
+        return os.path.join(self.run_dir(cid), "notify")
+
+    def health_socket(self, cid: str) -> str:
+        """Where the health checks tell the shim their status (root's alone, not in the container)."""
+        return os.path.join(self.run_dir(cid), "health.sock")
+
     def attach_socket(self, cid: str) -> str:
         return os.path.join(self.run_dir(cid), "attach")
 

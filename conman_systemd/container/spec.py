@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
 NETWORKS = ("host", "none")
 RUNTIMES = ("crun", "runc")
+SDNOTIFY = ("conman", "container", "healthy")
+NOTIFY_DIR = "/run/notify"  # in the container, with --sdnotify=container: NOTIFY_DIR/notify.sock
 UNIT_SLICE = "conman.slice"  # every container's unit lives in it
 SIGKILL = 9
 DEFAULT_PIDS_LIMIT = 2048  # podman's: a fork bomb in one container must not exhaust the host's pids
@@ -43,6 +45,18 @@ class Volume(Frozen):
 class Tmpfs(Frozen):
     destination: str
     options: tuple[str, ...] = ()
+
+
+class HealthCheck(Frozen):
+    """docker's HEALTHCHECK: test is the command (argv; a shell command is ["/bin/sh", "-c", CMD]);
+    times in seconds; on_failure is podman's action once the container turns unhealthy."""
+
+    test: tuple[str, ...]
+    interval: float = 30.0
+    timeout: float = 30.0
+    start_period: float = 0.0
+    retries: int = 3
+    on_failure: str = "none"
 
 
 class ContainerSpec(Frozen):
@@ -75,6 +89,11 @@ class ContainerSpec(Frozen):
     wait_for_attach: bool = False  # foreground -i/-t: start the process once the client is there
     # Declared in a definition file: its unit is NAME.service, written by conman's generator.
     declared: bool = False
+    # Who says the container is ready: conman (it runs), the app's own sd_notify (container), or
+    # the first passing health check (healthy).
+    sdnotify: str = "conman"
+    watchdog: float = 0  # seconds: the unit's WatchdogSec= (0: none)
+    health: HealthCheck | None = None
     # Resources, the unit's (0: no limit; memory in bytes): core/unit.py maps them.
     memory: int = 0
     memory_reservation: int = 0
@@ -110,6 +129,12 @@ class ContainerSpec(Frozen):
         return self.restart != "no"
 
     @property
+    def shim_stays(self) -> bool:
+        """The shim stays the unit's main process: it serves the container's stdio (-i, -t), or it
+        passes notifications on (the app's with --sdnotify=container, the health checks')."""
+        return self.owns_stdio or self.sdnotify == "container" or self.health is not None
+
+    @property
     def owns_stdio(self) -> bool:
         """-i or -t: the shim stays as the container's IO server; otherwise it hands over and exits."""
         return self.interactive or self.tty
@@ -136,11 +161,15 @@ class ContainerSpec(Frozen):
             if key in known:
                 known[key] = tuple(known[key])
         known["volumes"] = tuple(Volume(**v) for v in known.get("volumes", ()))
+        if known.get("health"):
+            known["health"] = HealthCheck(**{**known["health"], "test": tuple(known["health"]["test"])})
         known["tmpfs"] = tuple(
             Tmpfs(destination=t["destination"], options=tuple(t.get("options", ())))
             for t in known.get("tmpfs", ())
         )
-        for key, allowed in (("restart", RESTART_POLICIES), ("network", NETWORKS), ("runtime", RUNTIMES)):
+        checked = (("restart", RESTART_POLICIES), ("network", NETWORKS), ("runtime", RUNTIMES),
+                   ("sdnotify", SDNOTIFY))  # fmt: skip
+        for key, allowed in checked:
             if key in known and known[key] not in allowed:
                 raise ValueError(f"{key} {known[key]!r} is not one of {', '.join(allowed)}")
         return cls(**known)

@@ -56,10 +56,12 @@ class Records(Frozen):
     exit: dict[str, Any] = {}
     error: dict[str, Any] = {}
     paused: dict[str, Any] = {}  # by `conman pause`: how (systemd's freezer or the runtime's)
+    health: dict[str, Any] = {}  # the health checks' (core/health.py)
 
     @classmethod
     def read(cls, paths: Paths, cid: str) -> Records:
-        return cls(**{k: read_record(paths, cid, k) or {} for k in ("started", "exit", "error", "paused")})
+        kinds = ("started", "exit", "error", "paused", "health")
+        return cls(**{k: read_record(paths, cid, k) or {} for k in kinds})
 
     @property
     def ever_started(self) -> bool:

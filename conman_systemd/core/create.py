@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName
+    from conman_systemd.container.spec import HealthCheck, Network, RestartPolicy, RuntimeName
+    from conman_systemd.image.record import Image
     from conman_systemd.image.store import ImageStore
 
 _ADJECTIVES = "brave calm eager fond happy jolly keen lucid merry nimble proud swift vivid wise".split()
@@ -45,6 +46,15 @@ class RunOptions(Frozen):
     stop_timeout: int
     labels: tuple[str, ...]
     network: Network
+    sdnotify: str
+    health_cmd: str | None = None
+    health_interval: float | None = None
+    health_retries: int | None = None
+    health_start_period: float | None = None
+    health_timeout: float | None = None
+    health_on_failure: str | None = None
+    no_healthcheck: bool = False
+    watchdog: float | None
     restart: tuple[RestartPolicy, int]
     runtime: RuntimeName | None
     pull: str = "missing"
@@ -93,6 +103,34 @@ def _command(opts: RunOptions, image_cmd: list[str], image_entrypoint: list[str]
     if not command:
         raise ConmanError("no command given and the image has none", hint="add a command after the image")
     return tuple(command)
+
+
+def _with_image_volumes(volumes: tuple[Volume, ...], tmpfs: tuple[Tmpfs, ...],
+                        declared: list[str]) -> tuple[Volume, ...]:  # fmt: skip
+    """docker's: each VOLUME of the image that no mount of the user's covers is an anonymous volume
+    (its files copied up from the image). One a container may not mount over is left out."""
+    taken = {v.destination for v in volumes} | {t.destination for t in tmpfs}
+    extra = []
+    for path in declared:
+        try:
+            inside = options.mount_destination("volume", path, path)
+        except ConmanError:
+            continue
+        if inside not in taken:
+            taken.add(inside)
+            extra.append(Volume(source="", destination=inside, anonymous=True))
+    return (*volumes, *extra)
+
+
+def _health(opts: RunOptions, image: Image) -> HealthCheck | None:
+    fields = opts.as_dict()
+    if not image.healthcheck and not any(
+        v for k, v in fields.items() if k.startswith(("health", "no_health"))
+    ):
+        return None  # the common case, without importing core/health.py
+    from conman_systemd.core.health import from_image, from_options
+
+    return from_options(fields, from_image(image.healthcheck))
 
 
 def run_options(command: str, values: dict[str, Any]) -> RunOptions:
@@ -162,6 +200,13 @@ def build_spec(
         raise ConmanError(
             "--rm and --restart cannot be used together", hint="a restarted container is never removed"
         )
+    if opts.watchdog and opts.sdnotify != "container":
+        raise ConmanError("--watchdog needs --sdnotify=container: the app sends WATCHDOG=1")
+    if opts.sdnotify != "conman" and (opts.interactive or opts.tty):
+        raise ConmanError(
+            f"--sdnotify={opts.sdnotify} is for containers without -i or -t",
+            hint="their IO server is the unit's main process; run the app detached (-d) instead",
+        )
     env = options.parse_env(opts.env, opts.env_files, os.environ if environ is None else environ)
     from conman_systemd.image.acquire import for_run
 
@@ -176,18 +221,22 @@ def build_spec(
         runtime = default_runtime()
     else:
         runtime = opts.runtime
+    health = _health(opts, image)
+    if opts.sdnotify == "healthy" and health is None:
+        raise ConmanError("--sdnotify=healthy needs a health check", hint="give --health-cmd CMD")
     cid = cid or new_id()
+    volumes = (*opts.volumes, *(m for m in opts.mounts if isinstance(m, Volume)))
+    tmpfs = (*opts.tmpfs, *(m for m in opts.mounts if isinstance(m, Tmpfs)))
     return ContainerSpec(
         id=cid, name=opts.name or random_name(), image=image_name, image_id=image.id,
         rootfs=image.rootfs, command=_command(opts, image.cmd, image.entrypoint), runtime=runtime,
         env=(*image.env, *env), workdir=opts.workdir or image.workdir, uid=uid, gid=gid,
         hostname=opts.hostname or cid[:12], read_only=opts.read_only,
-        volumes=(*opts.volumes, *(m for m in opts.mounts if isinstance(m, Volume))),
-        tmpfs=(*opts.tmpfs, *(m for m in opts.mounts if isinstance(m, Tmpfs))),
+        volumes=_with_image_volumes(volumes, tmpfs, image.volumes), tmpfs=tmpfs,
         network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
         ulimits={name: [soft, hard] for name, soft, hard in opts.ulimits},
-        tty=opts.tty,
+        tty=opts.tty, sdnotify=opts.sdnotify, watchdog=opts.watchdog or 0, health=health,
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).
         remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,

@@ -64,6 +64,17 @@ def _mount(text: str) -> Any:
     return parse_mount(text)
 
 
+def _health(parser: str) -> Callable[[Any], Any]:
+    """A parser of core/health.py, imported when its flag is given."""
+
+    def parse(value: Any) -> Any:
+        from conman_systemd.core import health
+
+        return getattr(health, parser)(value)
+
+    return parse
+
+
 def _resource(parser: str) -> Callable[[Any], Any]:
     """A parser of core/resource_options.py, imported when its flag is given."""
 
@@ -177,6 +188,25 @@ OPTIONS = (
     Option(flags=("--label",), dest="labels", kind=LIST, commands=_CONTAINER, help="Set a label K=V."),
     Option(flags=("--network",), dest="network", default="host", show_default=True, commands=_CONTAINER,
            parse=parse.parse_network, help="Network: host or none."),
+    Option(flags=("--sdnotify",), dest="sdnotify", default="conman", show_default=True, commands=_CONTAINER,
+           parse=parse.parse_sdnotify,
+           help="Ready when: conman (it runs), container (the app's READY=1), healthy (a check passed)."),
+    Option(flags=("--watchdog",), dest="watchdog", commands=_CONTAINER, parse=parse.parse_watchdog,
+           help="Seconds within which the app must send WATCHDOG=1 (WatchdogSec=; --sdnotify=container)."),
+    Option(flags=("--health-cmd",), dest="health_cmd", commands=_CONTAINER,
+           help="Check the container's health with this command (run by /bin/sh -c; exit 0: healthy)."),
+    Option(flags=("--health-interval",), dest="health_interval", commands=_CONTAINER,
+           parse=_health("parse_duration"), help="Time between checks, e.g. 30s (the default) or 1m30s."),
+    Option(flags=("--health-retries",), dest="health_retries", integer=True, commands=_CONTAINER,
+           help="Failed checks in a row that make it unhealthy (default 3)."),
+    Option(flags=("--health-start-period",), dest="health_start_period", commands=_CONTAINER,
+           parse=_health("parse_duration"), help="Time to start in, whose failed checks do not count (0s)."),
+    Option(flags=("--health-timeout",), dest="health_timeout", commands=_CONTAINER,
+           parse=_health("parse_duration"), help="Longest a check may take before it fails (default 30s)."),
+    Option(flags=("--health-on-failure",), dest="health_on_failure", commands=_CONTAINER,
+           parse=_health("parse_action"), help="Once unhealthy: none (the default), kill, restart or stop."),
+    Option(flags=("--no-healthcheck",), dest="no_healthcheck", kind=FLAG, commands=_CONTAINER,
+           help="No health check, not even the image's."),
     Option(flags=("--restart",), dest="restart", default="no", show_default=True, commands=_CONTAINER,
            parse=parse.parse_restart, help="Restart policy: no, on-failure[:N], always or unless-stopped."),
     Option(flags=("--ulimit",), dest="ulimits", kind=LIST, commands=_CONTAINER, parse=parse.parse_ulimit,

@@ -40,6 +40,16 @@ def _mount(volume: Volume) -> dict[str, object]:
     return {"Type": "bind", "Source": volume.source, **common, "Propagation": "rprivate"}
 
 
+def _health(record: dict[str, Any]) -> dict[str, Any]:
+    """docker's State.Health: the status, failures in a row, the last results."""
+    log = [
+        {**r, "Start": iso_time(r.get("Start")), "End": iso_time(r.get("End"))}
+        for r in record.get("log", [])
+    ]
+    return {"Status": record.get("status") or "starting", "FailingStreak": record.get("failing_streak") or 0,
+            "Log": log}  # fmt: skip
+
+
 def infos(lc: Lifecycle, detail: bool = True) -> list[ContainerInfo]:
     """Every container: one ListUnitsByPatterns call for all units, then one GetAll per loaded
     unit for the details (pid, restarts, status text); without detail only for containers with
@@ -81,6 +91,7 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "FinishedAt": (None if running else iso_time(exited.get("finished_at"))) or NEVER,
             "Restarts": unit.n_restarts,
             "StatusText": unit.status_text,
+            **({"Health": _health(info.records.health)} if spec.health is not None else {}),
         },
         "Config": {
             "Image": spec.image,

@@ -8,7 +8,7 @@ from conman_systemd.container.paths import BACKOFF_RECORDS, USER_STOPPED, remove
 from conman_systemd.container.spec import SIGKILL
 from conman_systemd.core import unit
 from conman_systemd.core.containers import ContainerInfo, Store
-from conman_systemd.dbus.systemd import JOB_DONE, NO_SUCH_UNIT, BusError, Systemd
+from conman_systemd.dbus.systemd import CALL_TIMEOUT, JOB_DONE, NO_SUCH_UNIT, BusError, Systemd
 from conman_systemd.errors import EXIT_CANNOT_INVOKE, EXIT_ENGINE, EXIT_NOT_FOUND, ConmanError
 from conman_systemd.log import debug
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 SHIM_FAILURES = (EXIT_ENGINE, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND)
 DECLARED_START_TIMEOUT = 300.0  # its ExecStartPre= may pull the image
+APP_START_TIMEOUT = 24 * 3600.0
 
 
 class Lifecycle:
@@ -56,10 +57,16 @@ class Lifecycle:
                 return watch
             # a user's start: no back-off, and it counts again at boot
             remove_records(self.paths, spec.id, ("error", "exit", USER_STOPPED, *BACKOFF_RECORDS))
+        # The app's own READY=1 may take long: systemd's TimeoutStartSec= (which EXTEND_TIMEOUT_USEC
+        # moves) is the bound then, not ours.
+        waits_for_app = spec.sdnotify != "conman"
         if spec.declared:  # its unit file makes it anew from the definition (ExecStartPre=)
-            result = self.systemd.start_unit(spec.unit, timeout=DECLARED_START_TIMEOUT)
+            timeout = APP_START_TIMEOUT if waits_for_app else DECLARED_START_TIMEOUT
+            result = self.systemd.start_unit(spec.unit, timeout=timeout)
         else:
-            result = self.systemd.start_transient(spec.unit, unit.encode(unit.properties(spec, self.paths)))
+            properties = unit.encode(unit.properties(spec, self.paths))
+            timeout = APP_START_TIMEOUT if waits_for_app else CALL_TIMEOUT
+            result = self.systemd.start_transient(spec.unit, properties, timeout)
         if result != JOB_DONE:
             raise self._start_failure(spec, watch, result)
         return watch

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from conman_systemd.container.paths import ALNUM, NAME_MAX, is_name
-from conman_systemd.container.spec import NETWORKS, RESTART_POLICIES, RUNTIMES, Volume
+from conman_systemd.container.spec import NETWORKS, RESTART_POLICIES, RUNTIMES, SDNOTIFY, Volume
 from conman_systemd.errors import ConmanError, quoted
 
 TYPE_CHECKING = False
@@ -263,6 +263,22 @@ def parse_network(text: str) -> Network:
     if text not in NETWORKS:
         raise ConmanError(f'invalid network "{text}": use host or none')
     return text  # type: ignore[return-value]  # (checked against the Literal's values)
+
+
+def parse_sdnotify(text: str) -> str:
+    if text not in SDNOTIFY:
+        raise ConmanError(f'invalid --sdnotify "{text}": use conman, container or healthy')
+    return text
+
+
+def parse_watchdog(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:  # NaN too
+        raise ConmanError(f'invalid --watchdog "{text}": use seconds, more than 0 and at most 86400')
+    return seconds
 
 
 def parse_runtime(text: str) -> RuntimeName:

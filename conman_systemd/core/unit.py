@@ -34,6 +34,7 @@ SIGNATURES = {
     "KillMode": "s",
     "KillSignal": "i",
     "TimeoutStopUSec": "t",
+    "WatchdogUSec": "t",
     "ExecStart": "a(sasb)",
     "ExecStop": "a(sasb)",
     "ExecStopPost": "a(sasb)",
@@ -142,6 +143,8 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
         ("Slice", UNIT_SLICE),
         ("Environment", _environment(spec)),
     ]
+    if spec.watchdog:  # --sdnotify=container: the app's WATCHDOG=1 reaches systemd through the shim
+        props.append(("WatchdogUSec", round(spec.watchdog * USEC)))
     props += _restart(spec)
     props += resources(spec)
     # docker's journald log driver fields on every line: `journalctl CONTAINER_NAME=web`.

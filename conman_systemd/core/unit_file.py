@@ -18,6 +18,7 @@ FILE_KEYS = {
     "StartLimitIntervalUSec": ("Unit", "StartLimitIntervalSec"),
     "TimeoutStopUSec": ("Service", "TimeoutStopSec"),
     "RestartUSec": ("Service", "RestartSec"),
+    "WatchdogUSec": ("Service", "WatchdogSec"),
     "LogRateLimitIntervalUSec": ("Service", "LogRateLimitIntervalSec"),
     "CPUQuotaPerSecUSec": ("Service", "CPUQuota"),
 }

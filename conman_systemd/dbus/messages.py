@@ -92,6 +92,10 @@ def stop_unit(unit: str, mode: str = "replace") -> Message:
     return _manager("StopUnit", "ss", (unit, mode))
 
 
+def restart_unit(unit: str, mode: str = "replace") -> Message:
+    return _manager("RestartUnit", "ss", (unit, mode))
+
+
 def kill_unit(unit: str, whom: str, signal: int) -> Message:
     return _manager("KillUnit", "ssi", (unit, whom, signal))
 

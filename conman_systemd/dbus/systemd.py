@@ -218,16 +218,16 @@ class Systemd:
                 return str(signal.body[3])
         raise ConmanError(f"systemd job {job} did not finish in time")
 
-    def start_transient(self, unit: str, properties: list[Property]) -> str:
+    def start_transient(self, unit: str, properties: list[Property], timeout: float = CALL_TIMEOUT) -> str:
         """Start a transient unit; the job's result. A failed unit of an earlier run that is still
         loaded is reset first, once."""
         try:
-            return self.run_job(messages.start_transient_unit(unit, properties))
+            return self.run_job(messages.start_transient_unit(unit, properties), timeout)
         except BusError as e:
             if e.name != UNIT_EXISTS:
                 raise
         self.reset_failed(unit)
-        return self.run_job(messages.start_transient_unit(unit, properties))
+        return self.run_job(messages.start_transient_unit(unit, properties), timeout)
 
     def start_unit(self, unit: str, timeout: float = CALL_TIMEOUT) -> str:
         """Start a unit systemd has a file for (a declared container's); the job's result."""
@@ -253,6 +253,9 @@ class Systemd:
 
     def stop_no_wait(self, unit: str) -> None:
         self.call(messages.stop_unit(unit))
+
+    def restart_no_wait(self, unit: str) -> None:
+        self.call(messages.restart_unit(unit))
 
     def kill(self, unit: str, whom: str, signal: int) -> None:
         for attempt in range(KILL_ROUNDS):

@@ -46,6 +46,11 @@ def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[
     for name, (soft, hard) in sorted(spec.ulimits.items()):
         lines.append(_line("Ulimit", f"{name}={soft}:{hard}"))
     lines.append(_line("Runtime", spec.runtime))
+    if spec.sdnotify != "conman":
+        lines.append(_line("Sdnotify", spec.sdnotify))
+    if spec.watchdog:
+        lines.append(_line("Watchdog", f"{spec.watchdog:g}"))
+    lines += _health_lines(spec)
     lines += _resource_lines(spec)
     return lines
 
@@ -90,3 +95,14 @@ def _volume(v: Volume) -> str:
         return v.destination
     flags = [*(["ro"] if v.read_only else []), *(["nocopy"] if v.name and not v.copy_up else [])]
     return f"{v.name or v.source}:{v.destination}" + (f":{','.join(flags)}" if flags else "")
+
+
+def _health_lines(spec: ContainerSpec) -> list[str]:
+    """The check as flags give it; one of the image's in its exec form (CMD) is the image's again."""
+    check = spec.health
+    if check is None or check.test[:2] != ("/bin/sh", "-c"):
+        return []
+    return [_line("HealthCmd", check.test[2]), _line("HealthInterval", f"{check.interval:g}s"),
+            _line("HealthTimeout", f"{check.timeout:g}s"),
+            _line("HealthStartPeriod", f"{check.start_period:g}s"), _line("HealthRetries", check.retries),
+            _line("HealthOnFailure", check.on_failure)]  # fmt: skip

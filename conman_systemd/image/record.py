@@ -30,6 +30,7 @@ class Image(Frozen):
     workdir: str = "/"
     user: str = ""
     stop_signal: str = ""
+    healthcheck: dict[str, Any] = {}  # the config's Healthcheck, as it came
     labels: dict[str, str] = {}
     exposed_ports: list[str] = []
     volumes: list[str] = []
@@ -90,6 +91,7 @@ def from_config(image_id: str, config: dict[str, Any], manifest: str, source: st
         workdir=str(c.get("WorkingDir") or "/"),
         user=str(c.get("User") or ""),
         stop_signal=str(c.get("StopSignal") or ""),
+        healthcheck=c["Healthcheck"] if isinstance(c.get("Healthcheck"), dict) else {},
         labels={str(k): str(v) for k, v in (c.get("Labels") or {}).items()},
         exposed_ports=sorted(c.get("ExposedPorts") or {}),
         volumes=sorted(c.get("Volumes") or {}),

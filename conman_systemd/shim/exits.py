@@ -13,6 +13,19 @@ else:
 _UNCATCHABLE = {_signal.SIGKILL, _signal.SIGSTOP}
 
 
+# What the unit's main process passes on to the container's init when it stays (the IO server,
+# the notify proxy): KillMode=mixed sends the stop signal to the main process alone.
+FORWARDED = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1,
+             _signal.SIGUSR2)  # fmt: skip
+
+
+def kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def exit_code(status: os.waitid_result) -> int:
     """docker's number for an end: the exit code, or 128+N for death by signal N."""
     return status.si_status if status.si_code == os.CLD_EXITED else 128 + status.si_status

@@ -19,7 +19,7 @@ import struct
 import time
 
 from conman_systemd.container.attach_proto import Decoder, Kind, frame, int_frame, unpack_int, unpack_size
-from conman_systemd.shim.exits import exit_code, exit_like
+from conman_systemd.shim.exits import FORWARDED, exit_code, exit_like, kill
 from conman_systemd.shim.unix import accept
 
 TYPE_CHECKING = False
@@ -32,14 +32,6 @@ ATTACH_WAIT = 30.0  # how long a foreground start waits for its client before st
 CLIENT_TIMEOUT = 2.0  # a client that cannot take output this long is dropped
 DRAIN = 2.0  # after the init's end: a daemonised grandchild may hold a pipe open
 TIOCSWINSZ = 0x5414  # termios.TIOCSWINSZ on Linux, without importing termios
-FORWARDED = (
-    _signal.SIGTERM,
-    _signal.SIGINT,
-    _signal.SIGHUP,
-    _signal.SIGQUIT,
-    _signal.SIGUSR1,
-    _signal.SIGUSR2,
-)
 IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
@@ -50,13 +42,6 @@ def write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view) :]
         except BrokenPipeError:
             return
-
-
-def kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 class Server:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import ctypes
 import os
 
-from conman_systemd import runner
 from conman_systemd.container import mounts
-from conman_systemd.container.paths import Paths, record_start
-from conman_systemd.container.runtime import Runtime
+from conman_systemd.container.paths import Paths
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unified_cgroups, unit_cgroup
 from conman_systemd.errors import ConmanError
 from conman_systemd.log import debug
 from conman_systemd.shim import backoff, systemd_io
 from conman_systemd.shim.exits import exit_code, exit_like
+from conman_systemd.shim.launch import create_and_start, say_ready
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -60,28 +59,6 @@ def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
         fill_new_volumes(paths, spec)  # at the first start only, as docker's at create
 
 
-def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
-    """The container started with journald streams as stdout and stderr; its init's pid."""
-    out = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_INFO)
-    err = systemd_io.journal_stream(spec.name, spec.unit, systemd_io.PRIORITY_ERR)
-    try:
-        runtime = Runtime(spec.runtime, paths)
-        runtime.create(spec.id, (runner.DEVNULL, out, err))
-    finally:
-        os.close(out)
-        os.close(err)
-    runtime.start(spec.id)
-    return record_start(paths, spec.id)
-
-
-def say_ready(spec: ContainerSpec, pid: int) -> None:
-    """READY=1 first, while we are the (live) main process: the start job is then done whatever
-    the container does next. Sent together with MAINPID, a container that exits at once can make
-    systemd see a dead main process at READY and fail the start."""
-    systemd_io.notify(f"READY=1\nSTATUS=container {spec.name} is running (init pid {pid})")
-    systemd_io.notify_barrier()
-
-
 def hand_over(pid: int) -> None:
     systemd_io.notify(f"MAINPID={pid}")
     systemd_io.notify_barrier()
@@ -98,6 +75,10 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
         backoff.wait_before_start(paths, spec)
     enter_unit_cgroup(spec)
     mount_rootfs(paths, spec)
+    if spec.shim_stays and not spec.owns_stdio:  # passing notifications on: the app's, the checks'
+        from conman_systemd.shim.notify_proxy import stay
+
+        return stay(paths, spec)
     if spec.owns_stdio:
         from conman_systemd.shim.interactive import start_interactive
 

@@ -40,7 +40,7 @@ class Conman:
     def leftovers(self) -> str:
         """Units, runc state, mounts, cgroups and state dirs of conman containers, one per line."""
         script = r"""
-systemctl list-units --all --plain --no-legend 'conman-*.service' | awk '{print "unit " $1}'
+systemctl list-units --all --plain --no-legend 'conman-*.service' 'conman-*.timer' | awk '{print "unit " $1}'
 ls /run/conman/runc 2>/dev/null | sed 's/^/runc /'
 ls /run/conman/crun 2>/dev/null | sed 's/^/crun /'
 awk '$2 ~ "^/run/conman/" {print "mount " $2}' /proc/mounts

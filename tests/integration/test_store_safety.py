@@ -25,7 +25,8 @@ def test_conman_makes_its_store_root_s_alone(clean: Conman) -> None:
 def test_the_store_is_root_s_alone_however_it_was_made(clean: Conman) -> None:
     # As an older conman or a hand-made --root left them: open to every user.
     opened = clean.sh(
-        "cd /var/lib/conman && mkdir -p names containers && chmod 0755 . images images/layers containers names"
+        "cd /var/lib/conman && mkdir -p names containers volumes"
+        " && chmod 0755 . images images/layers containers names volumes"
     )
     assert opened.returncode == 0, opened.stderr
     try:
@@ -35,7 +36,7 @@ def test_the_store_is_root_s_alone_however_it_was_made(clean: Conman) -> None:
         clean.ok("ps")  # any command puts it right; the --root itself is the administrator's
         assert clean.sh("stat -c '%a %n' /var/lib/conman /var/lib/conman/*").stdout.split("\n") == [
             "755 /var/lib/conman", "700 /var/lib/conman/containers", "700 /var/lib/conman/images",
-            "700 /var/lib/conman/names", "",
+            "700 /var/lib/conman/names", "700 /var/lib/conman/volumes", "",
         ]  # fmt: skip
         denied = clean.sh(f"{NOBODY} stat {setuid_file}")
         assert denied.returncode != 0 and "Permission denied" in denied.stderr

@@ -251,3 +251,14 @@ def test_bad_tmpfs_and_mounts(parse: str, text: str, message: str) -> None:
     with pytest.raises(ConmanError) as e:
         (parse_tmpfs if parse == "tmpfs" else parse_mount)(text)
     assert e.value.message == message
+
+
+def test_the_image_s_volumes_are_anonymous_volumes_unless_a_mount_covers_them() -> None:
+    from conman_systemd.container.spec import Tmpfs, Volume
+    from conman_systemd.core.create import _with_image_volumes
+
+    mine = (Volume(source="/srv", destination="/data"),)
+    got = _with_image_volumes(
+        mine, (Tmpfs(destination="/cache"),), ["/data", "/cache", "/var/db/", "/proc", "/var/db"]
+    )
+    assert got == (*mine, Volume(source="", destination="/var/db", anonymous=True))
