@@ -1,7 +1,8 @@
 """conman's configuration: /etc/conman/conman.conf, then the environment, then what is installed.
 
 The file holds `key = value` lines and `#` comments. Keys today: `runtime` (crun or runc), the
-default of `conman run --runtime`. $CONMAN_RUNTIME overrides the file; without either, conman uses
+default of `conman run --runtime`; `log_rate_limit` (LINES/INTERVAL or none), the default of
+`--log-rate-limit`. $CONMAN_RUNTIME overrides the file; without either, conman uses
 crun when it is installed (it starts a container ~8x faster than runc here), else runc.
 """
 
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
     from conman_systemd.container.spec import RuntimeName
 
 CONFIG_FILE = "/etc/conman/conman.conf"
-KEYS = ("runtime",)
+KEYS = ("runtime", "log_rate_limit")
+# journald keeps at most this many lines of a container per interval (see the README's trade-off).
+DEFAULT_LOG_RATE_LIMIT = "10000/10s"
 
 
 def read(path: str) -> dict[str, str]:
@@ -58,3 +61,8 @@ def default_runtime() -> RuntimeName:
         if runner.find_binary(name):
             return parse_runtime(name)
     raise ConmanError("no OCI runtime is installed", hint="apt-get install crun (or runc)")
+
+
+def default_log_rate_limit() -> str:
+    """--log-rate-limit for containers created without it."""
+    return read(os.environ.get("CONMAN_CONFIG", CONFIG_FILE)).get("log_rate_limit") or DEFAULT_LOG_RATE_LIMIT

@@ -94,6 +94,9 @@ class ContainerSpec(Frozen):
     sdnotify: str = "conman"
     watchdog: float = 0  # seconds: the unit's WatchdogSec= (0: none)
     health: HealthCheck | None = None
+    # journald's rate limit for the unit: log_burst lines per log_interval seconds (0: none)
+    log_burst: int = 0
+    log_interval: float = 0.0
     # Resources, the unit's (0: no limit; memory in bytes): core/unit.py maps them.
     memory: int = 0
     memory_reservation: int = 0
@@ -127,6 +130,11 @@ class ContainerSpec(Frozen):
     def restarts(self) -> bool:
         """Whether systemd restarts the container by a policy."""
         return self.restart != "no"
+
+    @property
+    def log_rate_limit(self) -> str:
+        """--log-rate-limit as a user writes it."""
+        return f"{self.log_burst}/{self.log_interval:g}s" if self.log_burst else "none"
 
     @property
     def shim_stays(self) -> bool:

@@ -47,6 +47,7 @@ class RunOptions(Frozen):
     labels: tuple[str, ...]
     network: Network
     sdnotify: str
+    log_rate_limit: tuple[int, float] | None = None
     health_cmd: str | None = None
     health_interval: float | None = None
     health_retries: int | None = None
@@ -131,6 +132,23 @@ def _health(opts: RunOptions, image: Image) -> HealthCheck | None:
     from conman_systemd.core.health import from_image, from_options
 
     return from_options(fields, from_image(image.healthcheck))
+
+
+def unit_fields(opts: RunOptions) -> dict[str, Any]:
+    """The spec's fields besides resources that its unit's properties read: a declared container's
+    generator (which has no image at hand) sets them as run does."""
+    if opts.log_rate_limit is not None:
+        burst, interval = opts.log_rate_limit
+    else:
+        from conman_systemd.config import default_log_rate_limit
+
+        burst, interval = options.parse_log_rate_limit(default_log_rate_limit())
+    return {
+        "sdnotify": opts.sdnotify,
+        "watchdog": opts.watchdog or 0,
+        "log_burst": burst,
+        "log_interval": interval,
+    }
 
 
 def run_options(command: str, values: dict[str, Any]) -> RunOptions:
@@ -236,7 +254,7 @@ def build_spec(
         network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
         ulimits={name: [soft, hard] for name, soft, hard in opts.ulimits},
-        tty=opts.tty, sdnotify=opts.sdnotify, watchdog=opts.watchdog or 0, health=health,
+        tty=opts.tty, health=health, **unit_fields(opts),
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).
         remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,

@@ -23,29 +23,8 @@ if TYPE_CHECKING:
     from conman_systemd.container.paths import Paths
 
 ACTIONS = ("none", "kill", "restart", "stop")
-_BAD_DURATION = "use a number and a unit, e.g. 30s, 1m30s or 500ms"
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 LOG_KEPT = 5  # results inspect shows, as docker keeps
 OUTPUT_KEPT = 4096  # bytes of a check's output kept, as docker keeps
-
-
-def parse_duration(text: str) -> float:
-    """A Go duration as docker takes it: 30s, 1m30s, 500ms, 1h (a unit is required); seconds."""
-    rest, total = text, 0.0
-    while rest:
-        number = ""
-        while rest and (rest[0].isdigit() or rest[0] == "."):
-            number, rest = number + rest[0], rest[1:]
-        unit = next((u for u in sorted(_UNITS, key=len, reverse=True) if rest.startswith(u)), None)
-        if not number or number.count(".") > 1 or unit is None:
-            raise ConmanError(
-                f'invalid duration "{text}": use a number and a unit, e.g. 30s, 1m30s or 500ms'
-            )
-        total += float(number) * _UNITS[unit]
-        rest = rest[len(unit) :]
-    if not text:
-        raise ConmanError(f'invalid duration "": {_BAD_DURATION}')
-    return total
 
 
 def parse_action(text: str) -> str:

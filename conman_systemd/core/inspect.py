@@ -115,6 +115,7 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
             "AutoRemove": spec.remove_on_exit,
             "Runtime": spec.runtime,
+            "LogConfig": {"Type": "journald", "Config": {"rate-limit": spec.log_rate_limit}},
             "Memory": spec.memory,
             "MemoryReservation": spec.memory_reservation,
             "MemorySwap": spec.memory_swap,

@@ -281,6 +281,45 @@ def parse_watchdog(text: str) -> float:
     return seconds
 
 
+_BAD_DURATION = "use a number and a unit, e.g. 30s, 1m30s or 500ms"
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """A Go duration as docker takes it: 30s, 1m30s, 500ms, 1h (a unit is required); seconds."""
+    rest, total = text, 0.0
+    while rest:
+        number = ""
+        while rest and (rest[0].isdigit() or rest[0] == "."):
+            number, rest = number + rest[0], rest[1:]
+        unit = next((u for u in sorted(_UNITS, key=len, reverse=True) if rest.startswith(u)), None)
+        if not number or number.count(".") > 1 or unit is None:
+            raise ConmanError(
+                f'invalid duration "{text}": use a number and a unit, e.g. 30s, 1m30s or 500ms'
+            )
+        total += float(number) * _UNITS[unit]
+        rest = rest[len(unit) :]
+    if not text:
+        raise ConmanError(f'invalid duration "": {_BAD_DURATION}')
+    return total
+
+
+def parse_log_rate_limit(text: str) -> tuple[int, float]:
+    """--log-rate-limit LINES/INTERVAL (10000/10s), or none: (lines, seconds); (0, 0) for none."""
+    if text == "none":
+        return 0, 0.0
+    lines, slash, interval = text.partition("/")
+    seconds = -1.0
+    if slash and lines.isdigit() and int(lines) > 0:
+        try:
+            seconds = parse_duration(interval)
+        except ConmanError:
+            pass
+    if not 0 < seconds <= 3600 or int(lines or 0) > 1_000_000_000:
+        raise ConmanError(f'invalid --log-rate-limit "{text}": use LINES/INTERVAL, e.g. 10000/10s, or none')
+    return int(lines), seconds
+
+
 def parse_runtime(text: str) -> RuntimeName:
     if text not in RUNTIMES:
         raise ConmanError(f'invalid runtime "{text}": use crun or runc')

@@ -134,11 +134,11 @@ def properties(spec: ContainerSpec, paths: Paths, shim: list[str] | None = None)
         ("SyslogIdentifier", spec.name),
         # Every way a stop ends the container counts as success (see success_exit_status).
         ("SuccessExitStatus", spec.success_exit_status()),
-        # Container output is data, not chatter: journald must not drop it (podman#18501). But
-        # systemd exports no per-unit limit of 0 (journald's default then applies, and silently
-        # drops lines past 10000 per 30 s, scaled by free space): a huge burst per second instead.
-        ("LogRateLimitIntervalUSec", USEC),
-        ("LogRateLimitBurst", LOG_BURST),
+        # --log-rate-limit (default 10000 lines per 10 s): one container's flood cannot push the
+        # host's history out of the journal. `none` lifts it: systemd has no per-unit "no limit"
+        # (0 would mean journald's own 10000 per 30 s), so a huge burst per second instead.
+        ("LogRateLimitIntervalUSec", round(spec.log_interval * USEC) if spec.log_burst else USEC),
+        ("LogRateLimitBurst", spec.log_burst or LOG_BURST),
         # One slice for all containers: an administrator can bound them all at once.
         ("Slice", UNIT_SLICE),
         ("Environment", _environment(spec)),

@@ -46,6 +46,7 @@ def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[
     for name, (soft, hard) in sorted(spec.ulimits.items()):
         lines.append(_line("Ulimit", f"{name}={soft}:{hard}"))
     lines.append(_line("Runtime", spec.runtime))
+    lines.append(_line("LogRateLimit", spec.log_rate_limit))
     if spec.sdnotify != "conman":
         lines.append(_line("Sdnotify", spec.sdnotify))
     if spec.watchdog:

@@ -16,7 +16,7 @@ import sys
 from conman_systemd.container.paths import Paths
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.core import unit, unit_file
-from conman_systemd.core.create import RunOptions, run_options, spec_resources
+from conman_systemd.core.create import RunOptions, run_options, spec_resources, unit_fields
 from conman_systemd.declared.definition import Definition, declared_id, find, parse
 from conman_systemd.errors import ConmanError
 
@@ -49,7 +49,7 @@ def unit_spec(definition: Definition, opts: RunOptions) -> ContainerSpec:
         id=declared_id(definition.name), name=definition.name, image=definition.image, image_id="",
         rootfs="", command=(), stop_signal=opts.stop_signal or DEFAULT_STOP_SIGNAL,
         stop_timeout=opts.stop_timeout, restart=restart, restart_max=restart_max, declared=True,
-        **spec_resources(opts),
+        **spec_resources(opts), **unit_fields(opts),
     )  # fmt: skip
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from conman_systemd.container.paths import Paths
 from conman_systemd.container.spec import HealthCheck
-from conman_systemd.core.health import Health, from_image, from_options, parse_duration
+from conman_systemd.core.health import Health, from_image, from_options
+from conman_systemd.core.options import parse_duration
 from conman_systemd.errors import ConmanError
 
 

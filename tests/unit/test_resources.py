@@ -93,3 +93,26 @@ def test_update_needs_a_flag(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stderr) == (
         125, "Error: nothing to update\nHint: give a resource flag, e.g. --memory 512m (see --help)\n"
     )  # fmt: skip
+
+
+def test_the_log_rate_limit(tmp_path: Path) -> None:
+    assert "LogRateLimitBurst=10000" in _dry_run(
+        tmp_path
+    ) and "LogRateLimitIntervalUSec=10000000" in _dry_run(tmp_path)
+    lines = _dry_run(tmp_path, "--log-rate-limit", "500/1m")
+    assert "LogRateLimitBurst=500" in lines and "LogRateLimitIntervalUSec=60000000" in lines
+    lines = _dry_run(tmp_path, "--log-rate-limit", "none")
+    assert "LogRateLimitBurst=100000000" in lines and "LogRateLimitIntervalUSec=1000000" in lines
+    config = tmp_path / "conman.conf"
+    config.write_text("log_rate_limit = 20/1s\n")
+    store_busybox_image(tmp_path)
+    proc = conman("--root", os.fspath(tmp_path), "run", "--dry-run", "busybox", "true",
+                  env={"CONMAN_CONFIG": os.fspath(config)})  # fmt: skip
+    assert "LogRateLimitBurst=20" in proc.stdout.splitlines(), proc.stderr
+    for bad in ("10", "0/1s", "10/0s", "x/1s", "10/2h"):
+        proc = conman(
+            "--root", os.fspath(tmp_path), "run", "--dry-run", "--log-rate-limit", bad, "busybox", "true"
+        )
+        assert (proc.returncode, proc.stderr) == (
+            125, f'Error: invalid --log-rate-limit "{bad}": use LINES/INTERVAL, e.g. 10000/10s, or none\n'
+        )  # fmt: skip
