@@ -52,3 +52,14 @@ def formatted(rows: Sequence[Mapping[str, Any]], template: str, headers: Mapping
     template = template.removeprefix("table").strip()
     lines = [render(template, headers), *(render(template, r) for r in rows)]
     return table([line.split("\t") for line in lines])
+
+
+def show_inspected(described: Sequence[Mapping[str, Any]], fmt: str | None) -> str:
+    """inspect's output: the list as JSON, indented as docker's, or each one through a Go template."""
+    if fmt is None:
+        import json
+
+        return json.dumps(described, indent=4)
+    from conman_systemd.cli.gotemplate import render
+
+    return "\n".join(render(fmt, info) for info in described)

@@ -185,18 +185,11 @@ def ls(app: App, show_all: bool, quiet: bool, digests: bool, no_trunc: bool, fmt
 @click.pass_obj
 def inspect(app: App, images: tuple[str, ...], fmt: str | None) -> None:
     """Show images as JSON, in docker's shape."""
-    import json
-
-    from conman_systemd.cli.gotemplate import render
+    from conman_systemd.cli.columns import show_inspected
     from conman_systemd.image.view import inspect_dict
 
     store = _store(app)
-    described = [inspect_dict(store, store.get(ref)) for ref in images]
-    if fmt is None:
-        click.echo(json.dumps(described, indent=4))
-        return
-    for info in described:
-        click.echo(render(fmt, info))
+    click.echo(show_inspected([inspect_dict(store, store.get(ref)) for ref in images], fmt))
 
 
 @image.command("history")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from conman_systemd.cli import App
+from conman_systemd.cli.columns import show_inspected
 from conman_systemd.cli.common import session
-from conman_systemd.cli.gotemplate import render
 from conman_systemd.core.inspect import describe
 
 
@@ -22,8 +20,4 @@ def inspect(app: App, fmt: str | None, containers: tuple[str, ...]) -> None:
     """Show containers as JSON: spec, state, unit, pid, exit code, times."""
     with session(app) as lc:
         described = [describe(lc.info(lc.store.resolve(ref))) for ref in containers]
-    if fmt is None:
-        click.echo(json.dumps(described, indent=2))
-        return
-    for info in described:
-        click.echo(render(fmt, info))
+    click.echo(show_inspected(described, fmt))

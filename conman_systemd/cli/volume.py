@@ -126,18 +126,11 @@ def _filter(
 @click.pass_obj
 def inspect(app: App, names: tuple[str, ...], fmt: str | None) -> None:
     """Show volumes as JSON, in docker's shape."""
-    import json
-
-    from conman_systemd.cli.gotemplate import render
+    from conman_systemd.cli.columns import show_inspected
     from conman_systemd.core.volumes import inspect_dict
 
     volumes = _volumes(app)
-    described = [inspect_dict(app.paths, volumes.get(name)) for name in names]
-    if fmt is None:
-        click.echo(json.dumps(described, indent=4))
-        return
-    for info in described:
-        click.echo(render(fmt, info))
+    click.echo(show_inspected([inspect_dict(app.paths, volumes.get(name)) for name in names], fmt))
 
 
 @volume.command("rm")
