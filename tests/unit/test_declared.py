@@ -165,3 +165,19 @@ def test_prepare_refuses_a_definition_changed_since_the_unit_was_made(tmp_path: 
         "Hint: run `systemctl daemon-reload`, then start the unit again\n"
     )
     assert not (tmp_path / "root").exists()
+
+
+def test_generate_keeps_volumes_readiness_health_and_the_log_limit(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
+    paths = Paths(root=os.fspath(tmp_path), runroot=os.fspath(tmp_path / "run"))
+    first = _definition(tmp_path, (
+        "[Container]\nImage=busybox\nExec=sleep 1000\nVolume=data:/var/lib/app:ro,nocopy\nVolume=/cache\n"
+        "Sdnotify=container\nWatchdog=2.5\nHealthCmd=test -d /\nHealthInterval=5s\nHealthRetries=2\n"
+        "HealthOnFailure=restart\nLogRateLimit=500/1m\n"
+    ), name="app")  # fmt: skip
+    spec = build_spec(generator.options(definition.parse(first)), ImageStore(paths))
+    again = definition.parse(_definition(tmp_path, definition_text(spec, ()), name="app"))
+    copy = build_spec(generator.options(again), ImageStore(paths))
+    for field in ("volumes", "sdnotify", "watchdog", "health", "log_burst", "log_interval"):
+        assert getattr(copy, field) == getattr(spec, field), field
+    assert spec.health is not None and spec.health.on_failure == "restart" and spec.log_burst == 500
