@@ -8,6 +8,7 @@ reads after /etc/conman/containers; the sandbox installs the generator in its ow
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -133,6 +134,19 @@ def test_a_declared_container_keeps_its_named_volume_and_drops_its_anonymous_one
     assert clean.ok("ps", "-aq") == ""
     assert clean.ok("volume", "ls", "-q") == "keeper-data\n"
     clean.ok("volume", "rm", "keeper-data")
+
+
+def test_systemctl_start_of_a_declared_container_waits_for_its_app_s_ready(
+    clean: Conman, declared: Callable[[str, str], None]
+) -> None:
+    app = "import os,socket,time; time.sleep(1.5); socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', os.environ['NOTIFY_SOCKET']); time.sleep(1000)"
+    declared("ready", f"[Container]\nImage=busybox\nExec=/usr/bin/python3 -c \"{app}\"\nSdnotify=container\n"
+             "StopSignal=SIGKILL\nVolume=/usr:/usr:ro\nVolume=/lib:/lib:ro\nVolume=/lib64:/lib64:ro\n")  # fmt: skip
+    began = time.monotonic()
+    assert clean.system.run(["systemctl", "start", "ready.service"]).returncode == 0
+    assert time.monotonic() - began >= 1.5
+    assert show(clean, "ready.service", "ActiveState")["ActiveState"] == "active"
+    assert clean.system.run(["systemctl", "stop", "ready.service"]).returncode == 0
 
 
 def test_a_declared_container_that_cannot_start_says_why_in_its_journal(

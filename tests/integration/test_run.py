@@ -455,9 +455,11 @@ def test_logs_time_filters_and_timestamps(clean: Conman) -> None:
     assert clean.ok("logs", "--until", "2000-01-01T00:00:00Z", "stamped") == ""
 
 
-def test_no_line_is_lost_to_journald_rate_limits(clean: Conman) -> None:
+def test_no_line_is_lost_to_journald_rate_limits_with_log_rate_limit_none(clean: Conman) -> None:
     # journald's default limit (10000 lines per 30 s, scaled by free space) would drop most of these.
-    clean.ok("run", "-d", "--name", "flood", "busybox", "sh", "-c", "seq 1 100000")
+    clean.ok(
+        "run", "-d", "--name", "flood", "--log-rate-limit", "none", "busybox", "sh", "-c", "seq 1 100000"
+    )
     assert clean.ok("wait", "flood") == "0\n"
     clean.system.run(["journalctl", "--sync"])
     lines = clean.ok("logs", "flood", timeout=120).splitlines()
