@@ -42,19 +42,33 @@ def hosts_text(spec: ContainerSpec, host_hosts: str | None) -> str:
         base += "\n"
     if spec.hostname and spec.hostname not in _names(base):
         base += f"127.0.1.1\t{spec.hostname}\n"  # as Debian names a host without a fixed address
+    for entry in spec.add_hosts:  # --add-host HOST:IP, last, as docker adds them
+        host, _, address = entry.partition(":")
+        base += f"{address}\t{host}\n"
     return base
 
 
-def resolv_text(host_resolv: str | None) -> str:
-    if host_resolv is None:
+def resolv_text(spec: ContainerSpec, host_resolv: str | None) -> str:
+    """The host's file; --dns, --dns-search and --dns-option replace its lines of their kind."""
+    if host_resolv is None and not (spec.dns or spec.dns_search or spec.dns_options):
         return "# The host has no /etc/resolv.conf.\n"
-    return host_resolv if host_resolv.endswith("\n") or not host_resolv else host_resolv + "\n"
+    search = " ".join(d for d in spec.dns_search if d != ".")  # `--dns-search .`: none
+    replaced = {
+        "nameserver": [f"nameserver {ip}" for ip in spec.dns],
+        "search": ([f"search {search}"] if search else [""]) if spec.dns_search else [],
+        "options": [f"options {' '.join(spec.dns_options)}"] if spec.dns_options else [],
+    }
+    lines = (host_resolv or "").splitlines()
+    for key, given in replaced.items():
+        if given:
+            lines = [line for line in lines if line.split()[:1] != [key]] + [g for g in given if g]
+    return "".join(f"{line}\n" for line in lines)
 
 
 def write(paths: Paths, spec: ContainerSpec) -> None:
     directory = paths.container(spec.id)
     write_atomic(os.path.join(directory, "hosts"), hosts_text(spec, _read(HOST_HOSTS)), 0o644)
-    write_atomic(os.path.join(directory, "resolv.conf"), resolv_text(_read(HOST_RESOLV)), 0o644)
+    write_atomic(os.path.join(directory, "resolv.conf"), resolv_text(spec, _read(HOST_RESOLV)), 0o644)
 
 
 def mounts(paths: Paths, spec: ContainerSpec) -> list[dict[str, object]]:

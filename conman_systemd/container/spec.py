@@ -94,6 +94,10 @@ class ContainerSpec(Frozen):
     sdnotify: str = "conman"
     watchdog: float = 0  # seconds: the unit's WatchdogSec= (0: none)
     health: HealthCheck | None = None
+    dns: tuple[str, ...] = ()  # --dns: nameservers (none: the host's)
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    add_hosts: tuple[str, ...] = ()  # --add-host HOST:IP
     # journald's rate limit for the unit: log_burst lines per log_interval seconds (0: none)
     log_burst: int = 0
     log_interval: float = 0.0
@@ -165,7 +169,8 @@ class ContainerSpec(Frozen):
     def from_dict(cls, data: dict[str, Any]) -> ContainerSpec:
         """The spec a (possibly older) JSON file describes: unknown keys are ignored."""
         known = {k: v for k, v in data.items() if k in _FIELDS}
-        for key in ("command", "env", "additional_gids", "cap_add", "cap_drop", "devices"):
+        for key in ("command", "env", "additional_gids", "cap_add", "cap_drop", "devices", "dns",
+                    "dns_search", "dns_options", "add_hosts"):  # fmt: skip
             if key in known:
                 known[key] = tuple(known[key])
         known["volumes"] = tuple(Volume(**v) for v in known.get("volumes", ()))

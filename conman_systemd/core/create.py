@@ -47,6 +47,10 @@ class RunOptions(Frozen):
     labels: tuple[str, ...]
     network: Network
     sdnotify: str
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    add_hosts: tuple[str, ...] = ()
     log_rate_limit: tuple[int, float] | None = None
     health_cmd: str | None = None
     health_interval: float | None = None
@@ -254,7 +258,8 @@ def build_spec(
         network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
         ulimits={name: [soft, hard] for name, soft, hard in opts.ulimits},
-        tty=opts.tty, health=health, **unit_fields(opts),
+        tty=opts.tty, health=health, dns=opts.dns, dns_search=opts.dns_search, dns_options=opts.dns_options,
+        add_hosts=opts.add_hosts, **unit_fields(opts),
         # --rm is decided here, once: the unit's clean-up removes the container when it ends,
         # whoever waits for it (or nobody, after a detach or a killed client).
         remove_on_exit=opts.rm, wait_for_attach=opts.attached, created=time.time(), declared=declared,

@@ -75,6 +75,17 @@ def _health(parser: str) -> Callable[[Any], Any]:
     return parse
 
 
+def _dns(parser: str) -> Callable[[Any], Any]:
+    """A parser of core/dns_options.py, imported when its flag is given."""
+
+    def parse(value: Any) -> Any:
+        from conman_systemd.core import dns_options
+
+        return getattr(dns_options, parser)(value)
+
+    return parse
+
+
 def _resource(parser: str) -> Callable[[Any], Any]:
     """A parser of core/resource_options.py, imported when its flag is given."""
 
@@ -188,6 +199,14 @@ OPTIONS = (
     Option(flags=("--label",), dest="labels", kind=LIST, commands=_CONTAINER, help="Set a label K=V."),
     Option(flags=("--network",), dest="network", default="host", show_default=True, commands=_CONTAINER,
            parse=parse.parse_network, help="Network: host or none."),
+    Option(flags=("--dns",), dest="dns", kind=LIST, commands=_CONTAINER, parse=_dns("parse_dns"),
+           help="A DNS server for the container's /etc/resolv.conf (replaces the host's)."),
+    Option(flags=("--dns-search",), dest="dns_search", kind=LIST, commands=_CONTAINER,
+           parse=_dns("parse_dns_search"), help="A DNS search domain (replaces the host's; . for none)."),
+    Option(flags=("--dns-option",), dest="dns_options", kind=LIST, commands=_CONTAINER,
+           parse=_dns("parse_dns_option"), help="A resolv.conf option, e.g. ndots:2 (replaces the host's)."),
+    Option(flags=("--add-host",), dest="add_hosts", kind=LIST, commands=_CONTAINER,
+           parse=_dns("parse_add_host"), help="A line of the container's /etc/hosts: HOST:IP."),
     Option(flags=("--sdnotify",), dest="sdnotify", default="conman", show_default=True, commands=_CONTAINER,
            parse=parse.parse_sdnotify,
            help="Ready when: conman (it runs), container (the app's READY=1), healthy (a check passed)."),

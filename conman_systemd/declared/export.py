@@ -41,6 +41,9 @@ def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[
     lines += [_line("StopSignal", signal_name(spec.stop_signal)), _line("StopTimeout", spec.stop_timeout)]
     lines += [_line("Label", f"{k}={v}") for k, v in sorted(spec.labels.items())]
     lines.append(_line("Network", spec.network))
+    for key, values in (("Dns", spec.dns), ("DnsSearch", spec.dns_search), ("DnsOption", spec.dns_options),
+                        ("AddHost", spec.add_hosts)):  # fmt: skip
+        lines += [_line(key, value) for value in values]
     restart = f"{spec.restart}:{spec.restart_max}" if spec.restart_max else spec.restart
     lines.append(_line("Restart", restart))
     for name, (soft, hard) in sorted(spec.ulimits.items()):

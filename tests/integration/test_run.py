@@ -605,3 +605,18 @@ def test_cp_both_ways_running_or_stopped_never_through_a_container_symlink(clean
     )
     clean.sh("rm -rf /var/tmp/cpt")
     clean.ok("rm", "-f", "box")
+
+
+def test_dns_and_extra_hosts_reach_the_container_s_files(clean: Conman) -> None:
+    out = clean.ok("run", "--rm", "--dns", "192.0.2.53", "--dns-search", "corp.example", "--dns-option", "ndots:2",
+                   "--add-host", "db:192.0.2.10", "--add-host", "v6=2001:db8::1", "busybox", "sh", "-c",
+                   "grep -E '^(nameserver|search|options)' /etc/resolv.conf; tail -n 2 /etc/hosts")  # fmt: skip
+    assert out == (
+        "nameserver 192.0.2.53\nsearch corp.example\noptions ndots:2\n192.0.2.10\tdb\n2001:db8::1\tv6\n"
+    )
+    clean.ok(
+        "create", "--name", "later", "--dns", "192.0.2.53", "--add-host", "db:192.0.2.10", "busybox", "true"
+    )
+    host_config = json.loads(clean.ok("inspect", "-f", "{{json .HostConfig}}", "later"))
+    assert (host_config["Dns"], host_config["ExtraHosts"]) == (["192.0.2.53"], ["db:192.0.2.10"])
+    clean.ok("rm", "later")

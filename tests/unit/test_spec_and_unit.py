@@ -149,7 +149,20 @@ def test_hosts_names_the_container(network: str, hostname: str, host: str | None
 
 
 def test_resolv_conf_is_the_host_s_or_says_there_is_none() -> None:
-    from conman_systemd.container.etc_files import resolv_text
+    from conman_systemd.container.etc_files import hosts_text, resolv_text
 
-    assert resolv_text("nameserver 10.0.0.1") == "nameserver 10.0.0.1\n"
-    assert resolv_text(None) == "# The host has no /etc/resolv.conf.\n"
+    spec = ContainerSpec(id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",))
+    assert resolv_text(spec, "nameserver 10.0.0.1") == "nameserver 10.0.0.1\n"
+    assert resolv_text(spec, None) == "# The host has no /etc/resolv.conf.\n"
+    host = "nameserver 10.0.0.1\nsearch corp.example\noptions edns0\n"
+    mine = spec.replace(dns=("9.9.9.9", "2620:fe::fe"), dns_options=("ndots:2",))
+    assert resolv_text(mine, host) == (
+        "search corp.example\nnameserver 9.9.9.9\nnameserver 2620:fe::fe\noptions ndots:2\n"
+    )
+    assert resolv_text(spec.replace(dns_search=(".",)), host) == "nameserver 10.0.0.1\noptions edns0\n"
+    assert (
+        resolv_text(spec.replace(dns_search=("a.example", "b.example")), None)
+        == "search a.example b.example\n"
+    )
+    with_hosts = spec.replace(add_hosts=("db:10.1.2.3", "v6:fd00::1"))
+    assert hosts_text(with_hosts, None).endswith("10.1.2.3\tdb\nfd00::1\tv6\n")
