@@ -74,7 +74,8 @@ def write(paths: Paths, spec: ContainerSpec) -> None:
 def mounts(paths: Paths, spec: ContainerSpec) -> list[dict[str, object]]:
     """Bind mounts of the written files: read-only with --read-only, else the container's own."""
     mode = "ro" if spec.read_only else "rw"
-    directory = paths.container(spec.id)
+    # --network container:ID: that container's files, as it shares its network (docker's).
+    directory = paths.container(spec.network_of or spec.id)
     return [
         {"destination": f"/etc/{name}", "type": "bind", "source": os.path.join(directory, name),
          "options": ["rbind", mode]}

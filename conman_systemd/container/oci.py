@@ -112,6 +112,8 @@ def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if spec.network == "none":
         namespaces.append({"type": "network"})
+    elif spec.network_of:  # the path (of that container's init, /proc/PID/ns/net) is the shim's at start
+        namespaces.append({"type": "network", "path": ""})
     caps = security.capabilities(spec)
     filter_ = security.seccomp(spec, caps)
     nodes, allowed = security.devices(spec)

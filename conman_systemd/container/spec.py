@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     RestartPolicy = Literal["no", "on-failure", "always", "unless-stopped"]
-    Network = Literal["host", "none"]
+    Network = str  # host, none, or container:ID
     RuntimeName = Literal["crun", "runc"]
 
 RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
@@ -136,6 +136,11 @@ class ContainerSpec(Frozen):
         return self.restart != "no"
 
     @property
+    def network_of(self) -> str | None:
+        """--network container:ID: the ID of the container whose network namespace it joins."""
+        return self.network.removeprefix("container:") if self.network.startswith("container:") else None
+
+    @property
     def log_rate_limit(self) -> str:
         """--log-rate-limit as a user writes it."""
         return f"{self.log_burst}/{self.log_interval:g}s" if self.log_burst else "none"
@@ -180,8 +185,10 @@ class ContainerSpec(Frozen):
             Tmpfs(destination=t["destination"], options=tuple(t.get("options", ())))
             for t in known.get("tmpfs", ())
         )
-        checked = (("restart", RESTART_POLICIES), ("network", NETWORKS), ("runtime", RUNTIMES),
-                   ("sdnotify", SDNOTIFY))  # fmt: skip
+        checked = (("restart", RESTART_POLICIES), ("runtime", RUNTIMES), ("sdnotify", SDNOTIFY))
+        network = str(known.get("network", "host"))
+        if network not in NETWORKS and not network.startswith("container:"):
+            raise ValueError(f"network {network!r} is not one of {', '.join(NETWORKS)} or container:ID")
         for key, allowed in checked:
             if key in known and known[key] not in allowed:
                 raise ValueError(f"{key} {known[key]!r} is not one of {', '.join(allowed)}")

@@ -170,7 +170,9 @@ class Store:
 
     def create(self, spec: ContainerSpec) -> ContainerSpec:
         """Reserve the name, then write the spec and the runtime's config: of two creates of one
-        name, exactly one wins. The spec as written: its named volumes made and their paths in."""
+        name, exactly one wins. The spec as written: its named volumes made and their paths in, the
+        container whose network it joins by its ID."""
+        spec = self._joined(spec)
         self._reserve_name(spec.name, spec.id)
         try:
             os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/
@@ -191,10 +193,17 @@ class Store:
             raise
         return spec
 
+    def _joined(self, spec: ContainerSpec) -> ContainerSpec:
+        """--network container:NAME by that container's ID (no such container: the error)."""
+        if not spec.network.startswith("container:") or is_id(spec.network[10:]):
+            return spec
+        return spec.replace(network=f"container:{self.resolve(spec.network[10:]).id}")
+
     def declare(self, spec: ContainerSpec) -> None:
         """A declared container at its unit's start: created, or (when a restart or an unclean end
         left it) its spec and OCI config rewritten from the definition in place: its back-off and
         its writable layer stay, as a restarted container keeps them."""
+        spec = self._joined(spec)
         old = self.load(spec.id)
         if old is None:
             if os.path.isdir(self.paths.container(spec.id)):  # a half-made one: made again

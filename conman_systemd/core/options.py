@@ -260,9 +260,10 @@ def parse_restart(text: str) -> tuple[RestartPolicy, int]:
 
 
 def parse_network(text: str) -> Network:
-    if text not in NETWORKS:
-        raise ConmanError(f'invalid network "{text}": use host or none')
-    return text  # type: ignore[return-value]  # (checked against the Literal's values)
+    """host, none, or container:NAME (the name or ID is found at create)."""
+    if text not in NETWORKS and not (text.startswith("container:") and is_name(text[10:])):
+        raise ConmanError(f'invalid network "{text}": use host, none or container:NAME')
+    return text
 
 
 def parse_sdnotify(text: str) -> str:

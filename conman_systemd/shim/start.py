@@ -12,10 +12,11 @@ from __future__ import annotations
 import ctypes
 import os
 
+from conman_systemd import fastjson
 from conman_systemd.container import mounts
-from conman_systemd.container.paths import Paths
+from conman_systemd.container.paths import Paths, read_json, read_record, write_atomic
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unified_cgroups, unit_cgroup
-from conman_systemd.errors import ConmanError
+from conman_systemd.errors import EXIT_ENGINE, ConmanError
 from conman_systemd.log import debug
 from conman_systemd.shim import backoff, systemd_io
 from conman_systemd.shim.exits import exit_code, exit_like
@@ -43,6 +44,26 @@ def enter_unit_cgroup(spec: ContainerSpec) -> None:
         os.makedirs(leaf, exist_ok=True)
         with open(f"{leaf}/cgroup.procs", "w") as f:
             f.write("0")
+
+
+def join_network(paths: Paths, spec: ContainerSpec) -> None:
+    """--network container:ID: the runtime joins that container's network namespace, its init's
+    of this moment (a restart of it gives a new one): the OCI config gets /proc/PID/ns/net."""
+    target = spec.network_of or ""
+    started = read_record(paths, target, "started") or {}
+    ended = read_record(paths, target, "exit") or {}
+    pid = int(started.get("pid") or 0)
+    running = pid > 0 and float(ended.get("finished_at") or 0) < float(started.get("started_at") or 0)
+    if not running or not os.path.exists(f"/proc/{pid}/ns/net"):
+        name = (read_json(paths.spec(target)) or {}).get("name") or target[:12]
+        raise ConmanError(f"container {name} is not running: --network container:{name} joins its network",
+                          exit_code=EXIT_ENGINE)  # fmt: skip
+    with open(paths.oci_config(spec.id)) as f:
+        config = fastjson.loads(f.read())
+    for namespace in config["linux"]["namespaces"]:
+        if namespace["type"] == "network":
+            namespace["path"] = f"/proc/{pid}/ns/net"
+    write_atomic(paths.oci_config(spec.id), fastjson.dumps(config))
 
 
 def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
@@ -74,6 +95,8 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     if spec.restarts:
         backoff.wait_before_start(paths, spec)
     enter_unit_cgroup(spec)
+    if spec.network_of:
+        join_network(paths, spec)
     mount_rootfs(paths, spec)
     if spec.shim_stays and not spec.owns_stdio:  # passing notifications on: the app's, the checks'
         from conman_systemd.shim.notify_proxy import stay

@@ -620,3 +620,25 @@ def test_dns_and_extra_hosts_reach_the_container_s_files(clean: Conman) -> None:
     host_config = json.loads(clean.ok("inspect", "-f", "{{json .HostConfig}}", "later"))
     assert (host_config["Dns"], host_config["ExtraHosts"]) == (["192.0.2.53"], ["db:192.0.2.10"])
     clean.ok("rm", "later")
+
+
+def test_network_container_joins_another_container_s_network(clean: Conman) -> None:
+    cid = clean.ok(
+        "run", "-d", "--name", "netowner", "--network", "none", "busybox", "sleep", "1000"
+    ).strip()
+    own = clean.ok("exec", "netowner", "readlink", "/proc/1/ns/net")
+    # by name and by ID prefix, as docker takes either
+    for ref in ("netowner", cid[:8]):
+        joined = clean.ok(
+            "run", "--rm", "--network", f"container:{ref}", "busybox", "readlink", "/proc/1/ns/net"
+        )
+        assert joined == own
+    assert clean.ok("run", "--rm", "busybox", "readlink", "/proc/1/ns/net") != own
+    clean.ok("create", "--name", "joiner", "--network", "container:netowner", "busybox", "true")
+    assert clean.ok("inspect", "-f", "{{.HostConfig.NetworkMode}}", "joiner") == f"container:{cid}\n"
+    clean.ok("stop", "-t", "0", "netowner")
+    bad = clean("start", "-a", "joiner")
+    assert (bad.returncode, bad.stderr) == (
+        125, "Error: container netowner is not running: --network container:netowner joins its network\n"
+    )  # fmt: skip
+    clean.ok("rm", "joiner", "netowner")

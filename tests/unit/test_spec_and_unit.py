@@ -144,7 +144,7 @@ def test_hosts_names_the_container(network: str, hostname: str, host: str | None
     from conman_systemd.container.etc_files import hosts_text
 
     spec = ContainerSpec(id="a" * 64, name="w", image="i", image_id="b" * 64, rootfs="/r", command=("x",),
-                         network=network, hostname=hostname)  # type: ignore[arg-type]  # fmt: skip
+                         network=network, hostname=hostname)  # fmt: skip
     assert hosts_text(spec, host) == expected
 
 
