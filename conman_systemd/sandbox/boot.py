@@ -73,6 +73,19 @@ def mount_tmpfs_keeping(keep: list[str]) -> None:
         os.close(fd)
 
 
+def loopback_up() -> None:
+    """A new network namespace has lo down: up, as a booted machine has it."""
+    import fcntl
+    import socket
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, siocgifflags, request))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sH14x", b"lo", flags | iff_up))
+
+
 def mount_dev() -> None:
     """A private /dev: the host's devtmpfs is shared, and units create links there (/dev/log)."""
     mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755")
@@ -129,6 +142,8 @@ def main() -> None:
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     bind_readonly("/proc/sys")  # sysctls stay the host's business
     mount_tmpfs_keeping(config["keep"])
+    if config.get("private_network"):
+        loopback_up()
     mount_dev()
     bind_readonly("/sys")  # the cgroup filesystems mounted below stay writable
     mount_cgroups(config["cgroup_mode"], config["v1"])

@@ -12,9 +12,11 @@ import ctypes
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -59,10 +61,16 @@ def _die_with_parent() -> None:
 class Sandbox:
     """One booted sandbox. Use as a context manager: `with Sandbox() as sb: sb.run([...])`."""
 
-    def __init__(self, keep: Sequence[str] = (), unified: bool = False) -> None:
+    def __init__(
+        self, keep: Sequence[str] = (), unified: bool = False, private_network: bool = False
+    ) -> None:
         # unified: boot with the cgroup v2 hierarchy only, as most production hosts have. On a
         # hybrid host the controllers stay bound to v1, so the sandbox gets v2 without controllers.
         self.unified = unified
+        # private_network: its own network namespace, only loopback in it (up): what network tests
+        # make there (bridges, veths, firewall rules) never reaches the host's.
+        self.private_network = private_network
+        self._notify_dir = ""
         self.name = plan.sandbox_name(os.getpid(), secrets.token_hex(4))
         self.keep = [os.getcwd(), *keep]
         self.pid1 = 0
@@ -103,6 +111,7 @@ class Sandbox:
             "generator_path": plan.GENERATOR,
             "systemd": plan.SYSTEMD,
             "env": env,
+            "private_network": self.private_network,
         }
 
     def boot(self) -> None:
@@ -113,8 +122,14 @@ class Sandbox:
             mode = CgroupMode.V2
 
         cgroup_tree.remove_stale()
+        _remove_stale_notify_dirs()
         self._dirs = cgroup_tree.create(self.name, current_hierarchies())
-        notify = NotifySocket()
+        if self.private_network:  # a notify socket file, bound back into the sandbox's own /run
+            self._notify_dir = tempfile.mkdtemp(prefix=f"{self.name}-", dir="/run")
+            self.keep.append(self._notify_dir)
+            notify = NotifySocket(os.path.join(self._notify_dir, "notify"))
+        else:
+            notify = NotifySocket()
         try:
             self._start(mode, notify)
             pid = notify.wait_ready(
@@ -151,6 +166,7 @@ class Sandbox:
             "--mount",
             "--cgroup",
             "--uts",
+            *(["--net"] if self.private_network else []),
             "--propagation",
             "private",
             "--",
@@ -200,6 +216,9 @@ class Sandbox:
                 self._reader.join(5)
             if proc.stdout is not None:
                 proc.stdout.close()
+        if self._notify_dir:
+            shutil.rmtree(self._notify_dir, ignore_errors=True)
+            self._notify_dir = ""
         left = cgroup_tree.remove(self._dirs)
         self._dirs = []
         if left:
@@ -217,6 +236,7 @@ class Sandbox:
             "-p",
             "-C",
             "-u",
+            *(["-n"] if self.private_network else []),
             f"--wd={cwd or os.getcwd()}",
             "--",
             *argv,
@@ -234,12 +254,21 @@ class Sandbox:
 INTERRUPT_GRACE = 10.0  # seconds CMD has to exit after a forwarded signal, before the poweroff
 
 
-def run_in_sandbox(argv: Sequence[str], unified: bool = False) -> int:
+def _remove_stale_notify_dirs() -> None:
+    """The notify socket directories (/run/conman-sandbox-PID-...) of launchers that are gone."""
+    for entry in os.listdir("/run"):
+        parts = entry.split("-")
+        if entry.startswith("conman-sandbox-") and len(parts) > 3 and parts[2].isdigit():
+            if not os.path.exists(f"/proc/{parts[2]}"):
+                shutil.rmtree(os.path.join("/run", entry), ignore_errors=True)
+
+
+def run_in_sandbox(argv: Sequence[str], unified: bool = False, private_network: bool = False) -> int:
     """`conman sandbox CMD`: boot, run CMD with our stdio, cwd and environment, power off."""
     if systemd_is_pid1():
         print("conman: systemd is already PID 1 here; running the command directly", file=sys.stderr)
         return subprocess.call(list(argv))
-    with Sandbox(unified=unified) as sandbox:
+    with Sandbox(unified=unified, private_network=private_network) as sandbox:
         child = sandbox.spawn(argv)
 
         interrupted: list[tuple[int, float]] = []

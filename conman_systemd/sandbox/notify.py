@@ -20,11 +20,14 @@ _UCRED = struct.Struct("3i")
 
 
 class NotifySocket:
-    def __init__(self) -> None:
-        self.name = f"@conman-sandbox/{os.getpid()}/{secrets.token_hex(8)}"
+    """Where the sandbox's systemd says READY=1: an abstract socket, or with path a file (an
+    abstract name is of one network namespace: a sandbox with its own cannot reach ours)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.name = path or f"@conman-sandbox/{os.getpid()}/{secrets.token_hex(8)}"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         self.sock.setsockopt(socket.SOL_SOCKET, SO_PASSCRED, 1)
-        self.sock.bind("\0" + self.name[1:])
+        self.sock.bind(path or "\0" + self.name[1:])
 
     def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> int | None:
         """Wait for READY=1; return the sender's pid, or None on timeout or when alive() fails."""

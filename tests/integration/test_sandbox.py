@@ -257,3 +257,21 @@ conman rm w >/dev/null
         r"systemd: +\S+ \(asked over D-Bus, its private socket\)", proc.stdout.splitlines()[0]
     )
     assert proc.stdout.splitlines()[1:] == ["out", "exit 4", "1", "w", "137"]
+
+
+def test_a_private_network_has_only_its_own_loopback() -> None:
+    """Network tests make bridges and firewall rules: in a sandbox of their own, never the host's."""
+    script = """
+set -e
+ip -o link | awk '{print $2, ($3 ~ /UP/ ? "up" : "down")}'
+ip -o -4 addr | awk '{print $2, $4}'
+test "$(readlink /proc/1/ns/net)" != "$HOST_NET" && echo private
+conman image import busybox >/dev/null
+conman run --rm --network host busybox ls /sys/class/net
+"""
+    host_net = os.readlink("/proc/self/ns/net")
+    proc = conman(
+        "sandbox", "--network", "private", "--", "sh", "-c", script, env={**os.environ, "HOST_NET": host_net}
+    )
+    assert (proc.returncode, proc.stdout) == (0, "lo: up\nlo 127.0.0.1/8\nprivate\nlo\n"), proc.stderr
+    assert not [e for e in os.listdir("/run") if e.startswith("conman-sandbox-")]  # its notify socket's
