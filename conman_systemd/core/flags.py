@@ -64,48 +64,29 @@ def _mount(text: str) -> Any:
     return parse_mount(text)
 
 
-def _health(parser: str) -> Callable[[Any], Any]:
-    """A parser of core/health.py, imported when its flag is given."""
+def _lazy(module: str, parser: str) -> Callable[[Any], Any]:
+    """A parser of module, imported only when its flag is given (rare flags stay off run's path)."""
 
     def parse(value: Any) -> Any:
-        from conman_systemd.core import health
-
-        return getattr(health, parser)(value)
+        return getattr(__import__(module, fromlist=[parser]), parser)(value)
 
     return parse
+
+
+def _health(parser: str) -> Callable[[Any], Any]:
+    return _lazy("conman_systemd.core.health", parser)
 
 
 def _dns(parser: str) -> Callable[[Any], Any]:
-    """A parser of core/dns_options.py, imported when its flag is given."""
-
-    def parse(value: Any) -> Any:
-        from conman_systemd.core import dns_options
-
-        return getattr(dns_options, parser)(value)
-
-    return parse
+    return _lazy("conman_systemd.core.dns_options", parser)
 
 
 def _resource(parser: str) -> Callable[[Any], Any]:
-    """A parser of core/resource_options.py, imported when its flag is given."""
-
-    def parse(value: Any) -> Any:
-        from conman_systemd.core import resource_options
-
-        return getattr(resource_options, parser)(value)
-
-    return parse
+    return _lazy("conman_systemd.core.resource_options", parser)
 
 
 def _security(parser: str) -> Callable[[Any], Any]:
-    """A parser of container/security.py, imported when its flag is given."""
-
-    def parse(value: Any) -> Any:
-        from conman_systemd.container import security
-
-        return getattr(security, parser)(value)
-
-    return parse
+    return _lazy("conman_systemd.container.security", parser)
 
 
 SECURITY = (
@@ -198,7 +179,7 @@ OPTIONS = (
            help="Seconds to wait after the stop signal before SIGKILL."),
     Option(flags=("--label",), dest="labels", kind=LIST, commands=_CONTAINER, help="Set a label K=V."),
     Option(flags=("--network",), dest="network", default="host", show_default=True, commands=_CONTAINER,
-           parse=parse.parse_network, help="Network: host or none."),
+           parse=parse.parse_network, help="Network: host, none or container:NAME (its namespace)."),
     Option(flags=("--dns",), dest="dns", kind=LIST, commands=_CONTAINER, parse=_dns("parse_dns"),
            help="A DNS server for the container's /etc/resolv.conf (replaces the host's)."),
     Option(flags=("--dns-search",), dest="dns_search", kind=LIST, commands=_CONTAINER,
