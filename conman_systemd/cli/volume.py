@@ -48,8 +48,7 @@ def volume() -> None:
 @click.pass_obj
 def create(app: App, name: str | None, labels: tuple[str, ...], driver: str, opts: tuple[str, ...]) -> None:
     """Create a volume (a random name without NAME); an existing NAME is left as it is."""
-    import os
-
+    from conman_systemd.core.containers import new_id
     from conman_systemd.core.options import parse_labels
 
     if driver != "local":
@@ -59,7 +58,7 @@ def create(app: App, name: str | None, labels: tuple[str, ...], driver: str, opt
             f'volume options are not supported ("{opts[0]}"): a local volume is a directory',
             hint="for a tmpfs use `--tmpfs` or `--mount type=tmpfs` on the container",
         )
-    made = _volumes(app).create(name or os.urandom(32).hex(), parse_labels(labels))
+    made = _volumes(app).create(name or new_id(), parse_labels(labels))
     click.echo(made.name)
 
 

@@ -64,17 +64,16 @@ def remove_unmanaged_cgroups(unit_name: str) -> None:
                 pass
 
 
-def remove_anonymous_volumes(paths: Paths, spec: ContainerSpec) -> None:
-    """A container's anonymous volumes: `run --rm` and `rm -v` take them with it, as docker's do."""
-    remove_trees(*(paths.volume(v.name) for v in spec.volumes if v.anonymous and v.name))
-
-
-def remove_state(paths: Paths, spec: ContainerSpec) -> None:
-    """Everything of the container: its run, its records, its writable layer and its name."""
+def remove_state(paths: Paths, spec: ContainerSpec, anonymous_volumes: bool = False) -> None:
+    """Everything of the container: its run, its records, its writable layer and its name; with
+    anonymous_volumes those too (`run --rm`, `rm -v` and a declared container's end, as docker's)."""
     link = paths.name_link(spec.name)
     try:
         if os.readlink(link) == spec.id:
             os.unlink(link)
     except OSError:
         pass
-    release(paths, spec, paths.container(spec.id))
+    volumes = (
+        [paths.volume(v.name) for v in spec.volumes if v.anonymous and v.name] if anonymous_volumes else []
+    )
+    release(paths, spec, paths.container(spec.id), *volumes)

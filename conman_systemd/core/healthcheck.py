@@ -50,14 +50,15 @@ def check_once(lc: Lifecycle, spec: ContainerSpec, scheduled: bool) -> str:
     info = lc.info(spec)
     if not info.running:
         raise not_running(spec)
-    before = Health(lc.paths, spec.id)
+    health = Health(lc.paths, spec.id)
+    before = health.status
     begun = time.time()
     code, output = run_check(lc, spec, check)
     started = float(info.records.started.get("started_at") or begun)
-    status = Health(lc.paths, spec.id).add(check, started, begun, code, output)
+    status = health.add(check, started, begun, code, output)
     ready = "\nREADY=1" if spec.sdnotify == "healthy" and status == "healthy" else ""
     tell_shim(lc, spec, f"STATUS=container {spec.name} is running (init pid {info.pid}), {status}{ready}")
-    if scheduled and status == "unhealthy" and before.status != "unhealthy":
+    if scheduled and status == "unhealthy" and before != "unhealthy":
         act(lc, spec, check.on_failure, info.pid)
     return status
 

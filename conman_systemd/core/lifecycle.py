@@ -144,12 +144,9 @@ class Lifecycle:
                 raise ConmanError(f"container {spec.name} is running: stop it first or use `rm -f`")
             self.kill_now(spec)
         self.systemd.reset_failed(spec.unit)
-        # (mounts: ctypes, off run's path)
-        from conman_systemd.container.removal import remove_anonymous_volumes, remove_state
+        from conman_systemd.container.removal import remove_state  # (mounts: ctypes, off run's path)
 
-        remove_state(self.paths, spec)
-        if volumes:
-            remove_anonymous_volumes(self.paths, spec)
+        remove_state(self.paths, spec, anonymous_volumes=volumes)
 
     def kill_now(self, spec: ContainerSpec) -> None:
         """rm -f: SIGKILL everything of the unit, then wait for the stop to finish."""

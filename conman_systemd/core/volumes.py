@@ -97,12 +97,12 @@ class Volumes:
     def resolve(self, spec: ContainerSpec) -> ContainerSpec:
         """The spec with its volumes made: an anonymous one named, each one's source its _data.
         Called with the lock held (shared) until the spec is written."""
-        if not any(v.name or v.anonymous for v in spec.volumes):
-            return spec
+        from conman_systemd.core.containers import new_id
+
         volumes = []
         for v in spec.volumes:
             if v.name or v.anonymous:
-                name = v.name or os.urandom(32).hex()
+                name = v.name or new_id()
                 self.create(name, anonymous=v.anonymous)
                 v = v.replace(name=name, source=self.paths.volume_data(name))
             volumes.append(v)

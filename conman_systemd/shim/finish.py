@@ -11,7 +11,7 @@ import os
 import time
 
 from conman_systemd.container.paths import Paths, write_exit_record
-from conman_systemd.container.removal import release, remove_anonymous_volumes, remove_state
+from conman_systemd.container.removal import release, remove_state
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unit_cgroup
 from conman_systemd.log import debug
 from conman_systemd.shim import backoff, systemd_io
@@ -67,8 +67,7 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
     started = not os.path.exists(paths.record(spec.id, "error"))
     ending = spec.remove_on_exit or (spec.declared and not restart_follows(paths, spec, result))
     if ending:
-        remove_state(paths, spec)
-        remove_anonymous_volumes(paths, spec)
+        remove_state(paths, spec, anonymous_volumes=True)
     else:
         finished_at = time.time()
         try:
@@ -83,8 +82,7 @@ def finish(paths: Paths, spec: ContainerSpec, code: int | None, result: str) -> 
         release(paths, spec)
     if spec.restart_max and result != "success" and _end_restarts_after(spec, spec.restart_max):
         if spec.declared and not ending:
-            remove_state(paths, spec)
-            remove_anonymous_volumes(paths, spec)
+            remove_state(paths, spec, anonymous_volumes=True)
     if started:  # `systemctl status` must not go on saying "running" after the end
         systemd_io.notify(f"STATUS=container {spec.name} exited with code {code}")
         systemd_io.notify_barrier()  # heard while we are the unit's process (NotifyAccess=exec)

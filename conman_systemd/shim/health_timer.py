@@ -42,10 +42,11 @@ def systemd_run_argv(paths: Paths, spec: ContainerSpec, python: str) -> list[str
 
 def start_timer(paths: Paths, spec: ContainerSpec) -> None:
     """A timer left from the container's last run (stopped, not yet collected) is stopped first."""
+    assert spec.health is not None
     argv = systemd_run_argv(paths, spec, sys.executable)
     result = runner.run(argv, check=False, timeout=30)
     if result.returncode != 0:
         unit = health_unit(spec.id)
         runner.run(["systemctl", "stop", f"{unit}.timer", f"{unit}.service"], check=False, timeout=30)
         runner.run(argv, timeout=30)
-    debug(f"shim: health checks every {spec.health.interval if spec.health else 0:g} s")
+    debug(f"shim: health checks every {spec.health.interval:g} s")

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 
-from conman_systemd import runner
-from conman_systemd.container.paths import Paths, record_start
+from conman_systemd import fastjson, runner
+from conman_systemd.container.paths import Paths, record_start, write_atomic
 from conman_systemd.container.runtime import Runtime
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.shim import systemd_io
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 
 def create_and_start(paths: Paths, spec: ContainerSpec) -> int:
@@ -32,3 +37,11 @@ def say_ready(spec: ContainerSpec, pid: int) -> None:
     systemd see a dead main process at READY and fail the start."""
     systemd_io.notify(f"READY=1\nSTATUS=container {spec.name} is running (init pid {pid})")
     systemd_io.notify_barrier()
+
+
+def edit_oci_config(paths: Paths, spec: ContainerSpec, change: Callable[[dict[str, Any]], None]) -> None:
+    """What only the start knows, into the OCI config the CLI wrote (before the runtime reads it)."""
+    with open(paths.oci_config(spec.id)) as f:
+        config = fastjson.loads(f.read())
+    change(config)
+    write_atomic(paths.oci_config(spec.id), fastjson.dumps(config))

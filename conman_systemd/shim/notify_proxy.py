@@ -23,15 +23,16 @@ import os
 import select
 import sys
 
-from conman_systemd import fastjson
-from conman_systemd.container.paths import Paths, remove_records, write_atomic
+from conman_systemd.container.paths import Paths, remove_records
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.shim import systemd_io
 from conman_systemd.shim.exits import FORWARDED, exit_code, exit_like, kill
+from conman_systemd.shim.launch import create_and_start, edit_oci_config, say_ready
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import signal as _signal
+    from typing import Any
 else:
     import _signal
 
@@ -73,11 +74,12 @@ def pass_on_watchdog(paths: Paths, spec: ContainerSpec) -> None:
     usec = os.environ.get("WATCHDOG_USEC")
     if not usec:
         return
-    with open(paths.oci_config(spec.id)) as f:
-        config = fastjson.loads(f.read())
-    env = [e for e in config["process"]["env"] if not e.startswith("WATCHDOG_USEC=")]
-    config["process"]["env"] = [*env, f"WATCHDOG_USEC={usec}"]
-    write_atomic(paths.oci_config(spec.id), fastjson.dumps(config))
+
+    def add(config: dict[str, Any]) -> None:
+        env = [e for e in config["process"]["env"] if not e.startswith("WATCHDOG_USEC=")]
+        config["process"]["env"] = [*env, f"WATCHDOG_USEC={usec}"]
+
+    edit_oci_config(paths, spec, add)
 
 
 def receive(sock: _socket.socket) -> bytes:
@@ -91,8 +93,6 @@ def receive(sock: _socket.socket) -> bytes:
 
 def stay(paths: Paths, spec: ContainerSpec) -> int:
     """Start the container and stay its unit's main process until it ends; its exit code."""
-    from conman_systemd.shim.launch import create_and_start, say_ready
-
     sockets = []
     if spec.sdnotify == "container":
         sockets.append(app_socket(paths, spec))

@@ -12,15 +12,18 @@ from __future__ import annotations
 import ctypes
 import os
 
-from conman_systemd import fastjson
 from conman_systemd.container import mounts
-from conman_systemd.container.paths import Paths, read_json, read_record, write_atomic
+from conman_systemd.container.paths import Paths, read_json, read_record
 from conman_systemd.container.spec import CGROUP_ROOT, ContainerSpec, unified_cgroups, unit_cgroup
 from conman_systemd.errors import EXIT_ENGINE, ConmanError
 from conman_systemd.log import debug
 from conman_systemd.shim import backoff, systemd_io
 from conman_systemd.shim.exits import exit_code, exit_like
-from conman_systemd.shim.launch import create_and_start, say_ready
+from conman_systemd.shim.launch import create_and_start, edit_oci_config, say_ready
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -58,12 +61,13 @@ def join_network(paths: Paths, spec: ContainerSpec) -> None:
         name = (read_json(paths.spec(target)) or {}).get("name") or target[:12]
         raise ConmanError(f"container {name} is not running: --network container:{name} joins its network",
                           exit_code=EXIT_ENGINE)  # fmt: skip
-    with open(paths.oci_config(spec.id)) as f:
-        config = fastjson.loads(f.read())
-    for namespace in config["linux"]["namespaces"]:
-        if namespace["type"] == "network":
-            namespace["path"] = f"/proc/{pid}/ns/net"
-    write_atomic(paths.oci_config(spec.id), fastjson.dumps(config))
+
+    def point(config: dict[str, Any]) -> None:
+        for namespace in config["linux"]["namespaces"]:
+            if namespace["type"] == "network":
+                namespace["path"] = f"/proc/{pid}/ns/net"
+
+    edit_oci_config(paths, spec, point)
 
 
 def mount_rootfs(paths: Paths, spec: ContainerSpec) -> None:
@@ -98,14 +102,14 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     if spec.network_of:
         join_network(paths, spec)
     mount_rootfs(paths, spec)
-    if spec.shim_stays and not spec.owns_stdio:  # passing notifications on: the app's, the checks'
-        from conman_systemd.shim.notify_proxy import stay
-
-        return stay(paths, spec)
     if spec.owns_stdio:
         from conman_systemd.shim.interactive import start_interactive
 
         return start_interactive(paths, spec)
+    if spec.shim_stays:  # passing notifications on: the app's, the checks'
+        from conman_systemd.shim.notify_proxy import stay
+
+        return stay(paths, spec)
     pid = create_and_start(paths, spec)
     say_ready(spec, pid)
     status = ended(pid)
