@@ -127,15 +127,17 @@ def _with_image_volumes(volumes: tuple[Volume, ...], tmpfs: tuple[Tmpfs, ...],
     return (*volumes, *extra)
 
 
+HEALTH_FLAGS = ("health_cmd", "health_interval", "health_retries", "health_start_period", "health_timeout",
+                "health_on_failure")  # fmt: skip
+
+
 def _health(opts: RunOptions, image: Image) -> HealthCheck | None:
-    fields = opts.as_dict()
-    if not image.healthcheck and not any(
-        v for k, v in fields.items() if k.startswith(("health", "no_health"))
-    ):
+    given = {k: getattr(opts, k) for k in HEALTH_FLAGS if getattr(opts, k) is not None}
+    if not (image.healthcheck or given or opts.no_healthcheck):
         return None  # the common case, without importing core/health.py
     from conman_systemd.core.health import from_image, from_options
 
-    return from_options(fields, from_image(image.healthcheck))
+    return from_options({**given, "no_healthcheck": opts.no_healthcheck}, from_image(image.healthcheck))
 
 
 def unit_fields(opts: RunOptions) -> dict[str, Any]:

@@ -58,3 +58,14 @@ def test_the_status_follows_the_results(tmp_path: Path) -> None:
     assert record.failing_streak == 0 and len(record.log) == 5 and record.log[-1]["Output"] == "run 109\n"
     assert [add(1, 110 + i) for i in range(2)] == ["healthy", "unhealthy"]
     assert len(Health(paths, "c").log) == 5  # the last five, as docker keeps
+
+
+def test_a_health_flag_of_zero_without_a_command_is_refused(tmp_path: Path) -> None:
+    from tests.unit.test_cli import conman, store_busybox_image
+
+    store_busybox_image(tmp_path)
+    for flag, value in (("--health-retries", "0"), ("--health-interval", "0s")):
+        proc = conman("--root", str(tmp_path), "run", "--dry-run", flag, value, "busybox", "true")
+        assert (proc.returncode, proc.stderr) == (
+            125, f"Error: {flag} needs a health command\nHint: give --health-cmd CMD\n"
+        )  # fmt: skip
