@@ -131,6 +131,11 @@ class ContainerSpec(Frozen):
         return f"{self.name}.service" if self.declared else unit_name(self.id)
 
     @property
+    def health_units(self) -> tuple[str, str]:
+        """The health checks' timer and service (systemd-run makes them when the container starts)."""
+        return f"conman-{self.id}-health.timer", f"conman-{self.id}-health.service"
+
+    @property
     def restarts(self) -> bool:
         """Whether systemd restarts the container by a policy."""
         return self.restart != "no"

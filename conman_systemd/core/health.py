@@ -4,7 +4,7 @@ record of their results.
 A check is the command run in the container (`runtime exec`): exit 0 is a pass, anything else (or
 no end within the timeout) a failure. The status is "starting" until the first pass (failures
 within the start period do not count), "healthy" after a pass, "unhealthy" after `retries`
-failures in a row. systemd runs the checks (core/health_units.py); `conman healthcheck run` runs
+failures in a row. systemd runs the checks (shim/health_timer.py); `conman healthcheck run` runs
 one by hand.
 """
 

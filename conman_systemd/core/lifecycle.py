@@ -143,10 +143,20 @@ class Lifecycle:
             if not force:
                 raise ConmanError(f"container {spec.name} is running: stop it first or use `rm -f`")
             self.kill_now(spec)
+        if spec.health is not None:  # a check still running as the container went goes too
+            for health_unit in spec.health_units:
+                self._stop_if_loaded(health_unit)
         self.systemd.reset_failed(spec.unit)
         from conman_systemd.container.removal import remove_state  # (mounts: ctypes, off run's path)
 
         remove_state(self.paths, spec, anonymous_volumes=volumes)
+
+    def _stop_if_loaded(self, name: str) -> None:
+        try:
+            self.systemd.stop(name)
+        except BusError as e:
+            if e.name != NO_SUCH_UNIT:
+                raise
 
     def kill_now(self, spec: ContainerSpec) -> None:
         """rm -f: SIGKILL everything of the unit, then wait for the stop to finish."""

@@ -20,15 +20,12 @@ from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.log import debug
 
 
-def health_unit(cid: str) -> str:
-    return f"conman-{cid}-health"
-
-
 def systemd_run_argv(paths: Paths, spec: ContainerSpec, python: str) -> list[str]:
     assert spec.health is not None
     every = f"{spec.health.interval:g}s"
+    name = spec.health_units[1].removesuffix(".service")  # systemd-run adds .timer and .service
     return [
-        "systemd-run", "--quiet", "--no-block", "--collect", f"--unit={health_unit(spec.id)}",
+        "systemd-run", "--quiet", "--no-block", "--collect", f"--unit={name}",
         f"--description=conman health check of {spec.name}",
         f"--on-active={every}", f"--on-unit-active={every}",
         "--timer-property=AccuracySec=100ms", f"--timer-property=BindsTo={spec.unit}",
@@ -46,7 +43,6 @@ def start_timer(paths: Paths, spec: ContainerSpec) -> None:
     argv = systemd_run_argv(paths, spec, sys.executable)
     result = runner.run(argv, check=False, timeout=30)
     if result.returncode != 0:
-        unit = health_unit(spec.id)
-        runner.run(["systemctl", "stop", f"{unit}.timer", f"{unit}.service"], check=False, timeout=30)
+        runner.run(["systemctl", "stop", *spec.health_units], check=False, timeout=30)
         runner.run(argv, timeout=30)
     debug(f"shim: health checks every {spec.health.interval:g} s")

@@ -110,3 +110,15 @@ def test_sdnotify_healthy_is_ready_after_the_first_pass(clean: Conman) -> None:
 def test_bad_health_options(clean: Conman, args: list[str], error: str) -> None:
     bad = clean("run", "-d", *args, "busybox", "true")
     assert (bad.returncode, bad.stdout, bad.stderr) == (125, "", error)
+
+
+def test_rm_f_during_a_check_leaves_no_health_unit(clean: Conman) -> None:
+    clean.ok("run", "-d", "--name", "busy", "--health-cmd", "sleep 30", "--health-interval", "200ms",
+             "--stop-signal", "KILL", "busybox", "sleep", "1000")  # fmt: skip
+    cid = clean.ok("inspect", "-f", "{{.Id}}", "busy").strip()
+    service = f"conman-{cid}-health.service"
+    assert until(
+        lambda: clean.system.run(["systemctl", "is-active", service]).stdout.strip() == "activating"
+    )
+    clean.ok("rm", "-f", "busy")
+    assert clean.leftovers() == ""
