@@ -2,8 +2,10 @@
 
 The file holds `key = value` lines and `#` comments. Keys today: `runtime` (crun or runc), the
 default of `conman run --runtime`; `log_rate_limit` (LINES/INTERVAL or none), the default of
-`--log-rate-limit`. $CONMAN_RUNTIME overrides the file; without either, conman uses
-crun when it is installed (it starts a container ~8x faster than runc here), else runc.
+`--log-rate-limit`; `network` (bridge, host, none or a network's name), the default of `--network`:
+bridge, or host inside a `conman sandbox` that shares the host's network. $CONMAN_RUNTIME overrides
+the file; without either, conman uses crun when it is installed (it starts a container ~8x faster
+than runc here), else runc.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from conman_systemd.container.spec import RuntimeName
 
 CONFIG_FILE = "/etc/conman/conman.conf"
-KEYS = ("runtime", "log_rate_limit")
+KEYS = ("runtime", "log_rate_limit", "network")
 # journald keeps at most this many lines of a container per interval (see the README's trade-off).
 DEFAULT_LOG_RATE_LIMIT = "10000/10s"
 
@@ -66,3 +68,15 @@ def default_runtime() -> RuntimeName:
 def default_log_rate_limit() -> str:
     """--log-rate-limit for containers created without it."""
     return read(os.environ.get("CONMAN_CONFIG", CONFIG_FILE)).get("log_rate_limit") or DEFAULT_LOG_RATE_LIMIT
+
+
+def default_network() -> str:
+    """--network for containers created without it."""
+    chosen = read(os.environ.get("CONMAN_CONFIG", CONFIG_FILE)).get("network")
+    if chosen:
+        from conman_systemd.core.network_options import parse_network
+
+        return parse_network(chosen)
+    from conman_systemd.core.networks import shares_host_network_in_sandbox
+
+    return "host" if shares_host_network_in_sandbox() else "bridge"

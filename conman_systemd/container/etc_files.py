@@ -3,7 +3,10 @@ bound over the image's: the container's own host name resolves (as docker writes
 without either file (a minimal Debian root has no /etc/hosts) still runs containers.
 
 With --network host the host's files are the base, as docker copies them; with --network none
-only the loopback names remain. Written when the container is created. Stdlib only.
+only the loopback names remain. Written when the container is created; on a bridge network again
+at each start, when its address and the network's name server (aardvark-dns) are known: the
+container's names point at its address, and the network's name server replaces the host's (which
+aardvark-dns asks for every other name). Stdlib only.
 """
 
 from __future__ import annotations
@@ -36,11 +39,14 @@ def _names(text: str) -> set[str]:
     return {name for line in text.splitlines() for name in line.split("#", 1)[0].split()[1:]}
 
 
-def hosts_text(spec: ContainerSpec, host_hosts: str | None) -> str:
+def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str] | None = None) -> str:
     base = host_hosts if spec.network == "host" and host_hosts else LOOPBACK
     if base and not base.endswith("\n"):
         base += "\n"
-    if spec.hostname and spec.hostname not in _names(base):
+    if addresses:  # docker's: the host name, podman's: the name too
+        names = " ".join(dict.fromkeys(n for n in (spec.hostname, spec.name) if n))
+        base += "".join(f"{address}\t{names}\n" for address in addresses)
+    elif spec.hostname and spec.hostname not in _names(base):
         base += f"127.0.1.1\t{spec.hostname}\n"  # as Debian names a host without a fixed address
     for entry in spec.add_hosts:  # --add-host HOST:IP, last, as docker adds them
         host, _, address = entry.partition(":")
@@ -48,13 +54,15 @@ def hosts_text(spec: ContainerSpec, host_hosts: str | None) -> str:
     return base
 
 
-def resolv_text(spec: ContainerSpec, host_resolv: str | None) -> str:
-    """The host's file; --dns, --dns-search and --dns-option replace its lines of their kind."""
-    if host_resolv is None and not (spec.dns or spec.dns_search or spec.dns_options):
+def resolv_text(spec: ContainerSpec, host_resolv: str | None, nameservers: list[str] | None = None) -> str:
+    """The host's file; --dns, --dns-search and --dns-option replace its lines of their kind (and
+    --dns the network's name servers)."""
+    servers = spec.dns or nameservers or ()
+    if host_resolv is None and not (servers or spec.dns_search or spec.dns_options):
         return "# The host has no /etc/resolv.conf.\n"
     search = " ".join(d for d in spec.dns_search if d != ".")  # `--dns-search .`: none
     replaced = {
-        "nameserver": [f"nameserver {ip}" for ip in spec.dns],
+        "nameserver": [f"nameserver {ip}" for ip in servers],
         "search": ([f"search {search}"] if search else [""]) if spec.dns_search else [],
         "options": [f"options {' '.join(spec.dns_options)}"] if spec.dns_options else [],
     }
@@ -65,10 +73,12 @@ def resolv_text(spec: ContainerSpec, host_resolv: str | None) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def write(paths: Paths, spec: ContainerSpec) -> None:
+def write(paths: Paths, spec: ContainerSpec, addresses: list[str] | None = None,
+          nameservers: list[str] | None = None) -> None:  # fmt: skip
     directory = paths.container(spec.id)
-    write_atomic(os.path.join(directory, "hosts"), hosts_text(spec, _read(HOST_HOSTS)), 0o644)
-    write_atomic(os.path.join(directory, "resolv.conf"), resolv_text(spec, _read(HOST_RESOLV)), 0o644)
+    write_atomic(os.path.join(directory, "hosts"), hosts_text(spec, _read(HOST_HOSTS), addresses), 0o644)
+    resolv = resolv_text(spec, _read(HOST_RESOLV), nameservers)
+    write_atomic(os.path.join(directory, "resolv.conf"), resolv, 0o644)
 
 
 def mounts(paths: Paths, spec: ContainerSpec) -> list[dict[str, object]]:

@@ -112,6 +112,8 @@ def config(spec: ContainerSpec, paths: Paths) -> dict[str, Any]:
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if spec.network == "none":
         namespaces.append({"type": "network"})
+    elif spec.bridged:  # the namespace the shim made and netavark set up
+        namespaces.append({"type": "network", "path": paths.netns(spec.id)})
     elif spec.network_of:  # the path (of that container's init, /proc/PID/ns/net) is the shim's at start
         namespaces.append({"type": "network", "path": ""})
     caps = security.capabilities(spec)

@@ -77,6 +77,23 @@ class Paths(Frozen):
     def volume_data(self, name: str) -> str:
         return os.path.join(self.volumes, name, "_data")
 
+    @property
+    def networks(self) -> str:
+        """Network definitions (NAME.json, netavark's network format, as podman keeps them)."""
+        return os.path.join(self.root, "networks")
+
+    def network(self, name: str) -> str:
+        return os.path.join(self.networks, f"{name}.json")
+
+    @property
+    def network_run(self) -> str:
+        """What the networks' runs keep: address leases, and aardvark-dns's config (netavark's)."""
+        return os.path.join(self.runroot, "networks")
+
+    def netns(self, cid: str) -> str:
+        """The container's network namespace, bound to a file: it outlives each start's init."""
+        return os.path.join(self.run_dir(cid), "netns")
+
     def container(self, cid: str) -> str:
         """The container's state directory; also the OCI bundle (config.json) the runtime gets."""
         return os.path.join(self.containers, cid)

@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 
 def release(paths: Paths, spec: ContainerSpec, *also: str) -> None:
     """Everything of one run but its records: the runtime's state, the rootfs mount, the runtime
-    dir (and the directories in also, removed with it)."""
+    dir (and the directories in also, removed with it), its network."""
     Runtime(spec.runtime, paths).delete(spec.id)
+    if spec.bridged or os.path.lexists(paths.netns(spec.id)):
+        from conman_systemd.container.network import tear_down
+
+        tear_down(paths, spec)
     mounts.umount(paths.rootfs(spec.id))
     remove_trees(paths.run_dir(spec.id), *also)
     remove_unmanaged_cgroups(spec.unit)

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     RestartPolicy = Literal["no", "on-failure", "always", "unless-stopped"]
-    Network = str  # host, none, or container:ID
+    Network = str  # host, none, bridge (on the networks named), or container:ID
     RuntimeName = Literal["crun", "runc"]
 
 RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
-NETWORKS = ("host", "none")
+NETWORKS = ("host", "none", "bridge")
 RUNTIMES = ("crun", "runc")
 SDNOTIFY = ("conman", "container", "healthy")
 NOTIFY_DIR = "/run/notify"  # in the container, with --sdnotify=container: NOTIFY_DIR/notify.sock
@@ -45,6 +45,26 @@ class Volume(Frozen):
 class Tmpfs(Frozen):
     destination: str
     options: tuple[str, ...] = ()
+
+
+class Port(Frozen):
+    """A published port (a range of `count` ports from the first): the host's host_port on host_ip
+    ("": every address) forwards to container_port, as netavark's port mapping has it."""
+
+    host_port: int
+    container_port: int
+    protocol: str = "tcp"
+    host_ip: str = ""
+    count: int = 1
+
+    def __str__(self) -> str:
+        """docker's form: 0.0.0.0:8080->80/tcp (a range: 0.0.0.0:8080-8081->80-81/tcp)."""
+
+        def span(first: int) -> str:
+            return f"{first}-{first + self.count - 1}" if self.count > 1 else str(first)
+
+        host = f"{self.host_ip or '0.0.0.0'}:{span(self.host_port)}"
+        return f"{host}->{span(self.container_port)}/{self.protocol}"
 
 
 class HealthCheck(Frozen):
@@ -77,6 +97,11 @@ class ContainerSpec(Frozen):
     tmpfs: tuple[Tmpfs, ...] = ()
     read_only: bool = False
     network: Network = "host"
+    networks: tuple[str, ...] = ()  # with network "bridge": the networks it is on, by name
+    network_aliases: tuple[str, ...] = ()  # more names for it on those networks
+    ip: str = ""  # --ip: its address on the first network
+    mac_address: str = ""
+    ports: tuple[Port, ...] = ()  # -p / -P, host ports chosen at create
     stop_signal: int = 15
     stop_timeout: int = 10
     restart: RestartPolicy = "no"
@@ -146,6 +171,11 @@ class ContainerSpec(Frozen):
         return self.network.removeprefix("container:") if self.network.startswith("container:") else None
 
     @property
+    def bridged(self) -> bool:
+        """On bridge networks: a network namespace of its own that the shim sets up at each start."""
+        return self.network == "bridge"
+
+    @property
     def log_rate_limit(self) -> str:
         """--log-rate-limit as a user writes it."""
         return f"{self.log_burst}/{self.log_interval:g}s" if self.log_burst else "none"
@@ -180,10 +210,11 @@ class ContainerSpec(Frozen):
         """The spec a (possibly older) JSON file describes: unknown keys are ignored."""
         known = {k: v for k, v in data.items() if k in _FIELDS}
         for key in ("command", "env", "additional_gids", "cap_add", "cap_drop", "devices", "dns",
-                    "dns_search", "dns_options", "add_hosts"):  # fmt: skip
+                    "dns_search", "dns_options", "add_hosts", "networks", "network_aliases"):  # fmt: skip
             if key in known:
                 known[key] = tuple(known[key])
         known["volumes"] = tuple(Volume(**v) for v in known.get("volumes", ()))
+        known["ports"] = tuple(Port(**p) for p in known.get("ports", ()))
         if known.get("health"):
             known["health"] = HealthCheck(**{**known["health"], "test": tuple(known["health"]["test"])})
         known["tmpfs"] = tuple(

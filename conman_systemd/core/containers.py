@@ -173,6 +173,10 @@ class Store:
         name, exactly one wins. The spec as written: its named volumes made and their paths in, the
         container whose network it joins by its ID."""
         spec = self._joined(spec)
+        if spec.bridged:
+            from conman_systemd.core.network_plan import prepare
+
+            spec = prepare(self.paths, spec, self.all())
         self._reserve_name(spec.name, spec.id)
         try:
             os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from conman_systemd.container.spec import HealthCheck, Network, RestartPolicy, RuntimeName
+    from conman_systemd.container.spec import HealthCheck, Network, Port, RestartPolicy, RuntimeName
     from conman_systemd.image.record import Image
     from conman_systemd.image.store import ImageStore
 
@@ -45,12 +45,17 @@ class RunOptions(Frozen):
     stop_signal: int | None
     stop_timeout: int
     labels: tuple[str, ...]
-    network: Network
+    network: Network | None
     sdnotify: str
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
     dns_options: tuple[str, ...] = ()
     add_hosts: tuple[str, ...] = ()
+    network_aliases: tuple[str, ...] = ()
+    ip: str | None = None
+    mac_address: str | None = None
+    publish: tuple[Port, ...] = ()
+    publish_all: bool = False
     log_rate_limit: tuple[int, float] | None = None
     health_cmd: str | None = None
     health_interval: float | None = None
@@ -157,6 +162,35 @@ def unit_fields(opts: RunOptions) -> dict[str, Any]:
     }
 
 
+def network_fields(opts: RunOptions, exposed: list[str]) -> dict[str, Any]:
+    """--network and its companions as spec fields; the default network is conman.conf's."""
+    if opts.network is None:
+        from conman_systemd.config import default_network
+
+        network = default_network()
+    else:
+        network = opts.network
+    ports = opts.publish
+    if opts.publish_all:  # -P: the image's ports that no -p publishes, each on a free host port
+        from conman_systemd.core.network_options import parse_publish
+
+        given = {(p.container_port, p.protocol) for p in ports}
+        ports += tuple(p for p in map(parse_publish, exposed) if (p.container_port, p.protocol) not in given)
+    if network in ("host", "none") or network.startswith("container:"):
+        bridge_only = (("--publish", opts.publish), ("--network-alias", opts.network_aliases),
+                       ("--ip", opts.ip), ("--mac-address", opts.mac_address))  # fmt: skip
+        given_flags = [flag for flag, value in bridge_only if value]
+        if given_flags:
+            raise ConmanError(f"{given_flags[0]} needs a bridge network, not --network {network}",
+                              hint="give --network bridge or a network's name")  # fmt: skip
+        return {"network": network}
+    from conman_systemd.core.networks import DEFAULT_NETWORK
+
+    return {"network": "bridge", "networks": (DEFAULT_NETWORK if network == "bridge" else network,),
+            "network_aliases": opts.network_aliases, "ip": opts.ip or "",
+            "mac_address": opts.mac_address or "", "ports": ports}  # fmt: skip
+
+
 def run_options(command: str, values: dict[str, Any]) -> RunOptions:
     """The typed options of run or create from raw values (either parser's, or a definition's)."""
     from conman_systemd.core.flags import CLIENT_ONLY, typed
@@ -257,7 +291,7 @@ def build_spec(
         env=(*image.env, *env), workdir=opts.workdir or image.workdir, uid=uid, gid=gid,
         hostname=opts.hostname or cid[:12], read_only=opts.read_only,
         volumes=_with_image_volumes(volumes, tmpfs, image.volumes), tmpfs=tmpfs,
-        network=opts.network, stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
+        **network_fields(opts, image.exposed_ports), stop_signal=stop_signal, stop_timeout=opts.stop_timeout,
         restart=restart, restart_max=restart_max, labels=labels, interactive=opts.interactive,
         ulimits={name: [soft, hard] for name, soft, hard in opts.ulimits},
         tty=opts.tty, health=health, dns=opts.dns, dns_search=opts.dns_search, dns_options=opts.dns_options,

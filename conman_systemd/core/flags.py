@@ -77,6 +77,10 @@ def _health(parser: str) -> Callable[[Any], Any]:
     return _lazy("conman_systemd.core.health", parser)
 
 
+def _net(parser: str) -> Callable[[Any], Any]:
+    return _lazy("conman_systemd.core.network_options", parser)
+
+
 def _dns(parser: str) -> Callable[[Any], Any]:
     return _lazy("conman_systemd.core.dns_options", parser)
 
@@ -178,8 +182,19 @@ OPTIONS = (
            commands=_CONTAINER, parse=parse.parse_stop_timeout,
            help="Seconds to wait after the stop signal before SIGKILL."),
     Option(flags=("--label",), dest="labels", kind=LIST, commands=_CONTAINER, help="Set a label K=V."),
-    Option(flags=("--network",), dest="network", default="host", show_default=True, commands=_CONTAINER,
-           parse=parse.parse_network, help="Network: host, none or container:NAME (its namespace)."),
+    Option(flags=("--network",), dest="network", commands=_CONTAINER, parse=_net("parse_network"),
+           help="Network: bridge (the default network), NAME, host, none or container:NAME (its own)."),
+    Option(flags=("--network-alias",), dest="network_aliases", kind=LIST, commands=_CONTAINER,
+           parse=_net("parse_alias"), help="Another name the container has on its networks."),
+    Option(flags=("--ip",), dest="ip", commands=_CONTAINER, parse=_net("parse_ip"),
+           help="The container's IPv4 address on its network."),
+    Option(flags=("--mac-address",), dest="mac_address", commands=_CONTAINER, parse=_net("parse_mac"),
+           help="The container's MAC address on its network."),
+    Option(flags=("-p", "--publish"), dest="publish", kind=LIST, commands=_CONTAINER,
+           parse=_net("parse_publish"),
+           help="Publish a port: [IP:][HOSTPORT:]CTRPORT[/PROTO] (ranges A-B; no HOSTPORT: a free one)."),
+    Option(flags=("-P", "--publish-all"), dest="publish_all", kind=FLAG, commands=_CONTAINER,
+           help="Publish every port the image exposes, each on a free host port."),
     Option(flags=("--dns",), dest="dns", kind=LIST, commands=_CONTAINER, parse=_dns("parse_dns"),
            help="A DNS server for the container's /etc/resolv.conf (replaces the host's)."),
     Option(flags=("--dns-search",), dest="dns_search", kind=LIST, commands=_CONTAINER,

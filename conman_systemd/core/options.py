@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from conman_systemd.container.paths import ALNUM, NAME_MAX, is_name
-from conman_systemd.container.spec import NETWORKS, RESTART_POLICIES, RUNTIMES, SDNOTIFY, Volume
+from conman_systemd.container.spec import RESTART_POLICIES, RUNTIMES, SDNOTIFY, Volume
 from conman_systemd.errors import ConmanError, quoted
 
 TYPE_CHECKING = False
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # typeshed has no stubs for _signal; signal re-exports all of
     import signal as _signal
     from collections.abc import Iterable, Mapping
 
-    from conman_systemd.container.spec import Network, RestartPolicy, RuntimeName
+    from conman_systemd.container.spec import RestartPolicy, RuntimeName
 else:
     import _signal
 
@@ -257,13 +257,6 @@ def parse_restart(text: str) -> tuple[RestartPolicy, int]:
             f'invalid restart policy "{text}": use no, on-failure[:N], always or unless-stopped'
         )
     return policy, int(count or 0)  # type: ignore[return-value]  # (checked against the Literal's values)
-
-
-def parse_network(text: str) -> Network:
-    """host, none, or container:NAME (the name or ID is found at create)."""
-    if text not in NETWORKS and not (text.startswith("container:") and is_name(text[10:])):
-        raise ConmanError(f'invalid network "{text}": use host, none or container:NAME')
-    return text
 
 
 def parse_sdnotify(text: str) -> str:

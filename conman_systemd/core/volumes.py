@@ -10,11 +10,11 @@ hold the volumes' lock shared until their spec is written, removals hold it excl
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 
 from conman_systemd import fastjson
+from conman_systemd.container.filelock import FileLock
 from conman_systemd.container.paths import read_json, write_atomic
 from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.core.options import VOLUME_NAME_RULE, is_volume_name
@@ -142,21 +142,6 @@ class Volumes:
 
 def uses(spec: ContainerSpec, name: str) -> bool:
     return any(v.name == name for v in spec.volumes)
-
-
-class FileLock:
-    """flock(2) on a lock file, shared or exclusive, held inside a `with` block."""
-
-    def __init__(self, path: str, shared: bool) -> None:
-        self.path, self.shared, self.fd = path, shared, -1
-
-    def __enter__(self) -> None:
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
-
-    def __exit__(self, *_: object) -> None:
-        os.close(self.fd)
 
 
 def inspect_dict(paths: Paths, v: VolumeInfo) -> dict[str, object]:

@@ -144,6 +144,10 @@ def main() -> None:
     mount_tmpfs_keeping(config["keep"])
     if config.get("private_network"):
         loopback_up()
+        # Its own network's sysctls (ip_forward, route_localnet...) are the sandbox's to set:
+        # /proc/sys/net shows the reader's network namespace.
+        mount("/proc/sys/net", "/proc/sys/net", None, MS_BIND)
+        mount(None, "/proc/sys/net", None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount_dev()
     bind_readonly("/sys")  # the cgroup filesystems mounted below stay writable
     mount_cgroups(config["cgroup_mode"], config["v1"])
@@ -151,6 +155,9 @@ def main() -> None:
     name = config["name"].encode()
     _libc.sethostname(name, len(name))
     write_units(config)
+    # conman inside reads it: with the host's network, containers default to it and no bridge
+    # may be made (netavark would change the host's interfaces, firewall and sysctls).
+    write("/run/conman-sandbox/network", "private\n" if config.get("private_network") else "host\n")
     os.chdir("/")
     argv = [config["systemd"], "--system", f"--unit={config['target']}"]
     os.execve(argv[0], argv, config["env"])

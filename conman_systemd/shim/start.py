@@ -101,6 +101,10 @@ def start(paths: Paths, spec: ContainerSpec) -> int:
     enter_unit_cgroup(spec)
     if spec.network_of:
         join_network(paths, spec)
+    elif spec.bridged:
+        from conman_systemd.container.network import set_up
+
+        set_up(paths, spec)
     mount_rootfs(paths, spec)
     if spec.owns_stdio:
         from conman_systemd.shim.interactive import start_interactive

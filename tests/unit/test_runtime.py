@@ -77,7 +77,7 @@ def test_the_default_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     conf.write_text("\nruntim = crun\n")
     with pytest.raises(ConmanError, match=f"{conf} line 2: unknown key 'runtim'") as e:
         config.default_runtime()
-    assert e.value.hint == "known keys: runtime, log_rate_limit"
+    assert e.value.hint == "known keys: runtime, log_rate_limit, network"
     conf.write_text("crun\n")
     with pytest.raises(ConmanError, match=f"{conf} line 1: not a key = value line"):
         config.default_runtime()

@@ -1,0 +1,169 @@
+"""A bridged container's network: set up by the shim before each start, torn down with the run.
+
+netavark (podman's network stack) does the work: the bridge, the veth pair, the address and
+routes in the container's namespace, the firewall rules of published ports and masquerading, and
+aardvark-dns, which answers the names of the containers on a network. conman gives it each
+container's addresses (ipam.py) and keeps its options in the run directory, so the unit's stop
+path (`conman-shim cleanup`, `conman rm`, crash recovery: all through removal.release) tears
+down exactly what was set up, however the container ended. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from conman_systemd import fastjson, runner
+from conman_systemd.container import etc_files, ipam, mounts
+from conman_systemd.container.paths import read_json, read_record, write_atomic, write_record
+from conman_systemd.errors import EXIT_ENGINE, ConmanError
+from conman_systemd.log import debug
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from conman_systemd.container.paths import Paths
+    from conman_systemd.container.spec import ContainerSpec
+
+# Where Debian and Fedora install them (netavark finds aardvark-dns by the path it is given).
+NETAVARK = ("/usr/lib/podman/netavark", "/usr/libexec/podman/netavark")
+AARDVARK = ("/usr/lib/podman/aardvark-dns", "/usr/libexec/podman/aardvark-dns")
+INSTALL_HINT = "apt-get install netavark aardvark-dns (or use --network host)"
+
+
+def installed(candidates: tuple[str, ...]) -> str:
+    return next((path for path in candidates if os.access(path, os.X_OK)), "")
+
+
+def _options_file(paths: Paths, cid: str) -> str:
+    return os.path.join(paths.run_dir(cid), "network.json")
+
+
+def definitions(paths: Paths, spec: ContainerSpec) -> list[dict[str, Any]]:
+    found = []
+    for name in spec.networks:
+        definition = read_json(paths.network(name))
+        if definition is None:
+            raise ConmanError(f"network {name} of container {spec.name} does not exist",
+                              hint=f"create it with `conman network create {name}`",
+                              exit_code=EXIT_ENGINE)  # fmt: skip
+        found.append(definition)
+    return found
+
+
+def netavark_options(spec: ContainerSpec, networks: list[dict[str, Any]], addresses: dict[str, str],
+                     macs: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    """netavark's NetworkOptions: the container on each network (eth0, eth1...), its ports."""
+    aliases = sorted({spec.hostname, *spec.network_aliases, spec.short_id} - {spec.name, ""})
+    per_network = {}
+    for index, network in enumerate(networks):
+        name = network["name"]
+        per_network[name] = {
+            "interface_name": f"eth{index}",
+            "static_ips": [addresses[name]],
+            "aliases": aliases,
+            **({"static_mac": macs[name]} if macs.get(name) else {}),
+        }
+    ports = [
+        {"host_ip": p.host_ip, "host_port": p.host_port, "container_port": p.container_port,
+         "protocol": p.protocol, "range": p.count}
+        for p in spec.ports
+    ]  # fmt: skip
+    return {
+        "container_id": spec.id,
+        "container_name": spec.name,
+        "networks": per_network,
+        "network_info": {n["name"]: n for n in networks},
+        "port_mappings": ports,
+    }
+
+
+def _netavark(paths: Paths, verb: str, options_file: str, netns: str) -> str:
+    netavark, aardvark = installed(NETAVARK), installed(AARDVARK)
+    if not (netavark and aardvark):
+        raise ConmanError("bridge networks need netavark and aardvark-dns", hint=INSTALL_HINT,
+                          exit_code=EXIT_ENGINE)  # fmt: skip
+    os.makedirs(paths.network_run, mode=0o700, exist_ok=True)
+    argv = [netavark, "--config", paths.network_run, "--aardvark-binary", aardvark, "--file", options_file,
+            verb, netns]  # fmt: skip
+    result = runner.run(argv, check=False, timeout=60)
+    if result.returncode != 0:
+        text = (result.stdout or result.stderr).strip()
+        try:
+            text = str(fastjson.loads(text).get("error", text))
+        except ValueError:
+            pass
+        raise ConmanError(f"netavark {verb}: {text}", exit_code=EXIT_ENGINE)
+    return result.stdout
+
+
+def _make_netns(path: str) -> None:
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    runner.run(["unshare", f"--net={path}", "true"])
+
+
+def set_up(paths: Paths, spec: ContainerSpec) -> None:
+    """The container's namespace with its addresses, ports and names; its /etc/hosts and
+    /etc/resolv.conf to match. An address of the last start is kept when it is still free."""
+    tear_down(paths, spec)  # what a crashed start or a killed clean-up left
+    networks = definitions(paths, spec)
+    last = (read_record(paths, spec.id, "network") or {}).get("networks", {})
+    os.makedirs(paths.run_dir(spec.id), mode=0o700, exist_ok=True)
+    try:
+        addresses = {}
+        for index, network in enumerate(networks):
+            name, before = network["name"], last.get(network["name"], {})
+            wanted = spec.ip if index == 0 else ""
+            addresses[name] = ipam.lease(paths, network, spec.id, wanted, prefer=before.get("IPAddress", ""))
+        macs = {
+            n["name"]: (spec.mac_address if i == 0 else "") or last.get(n["name"], {}).get("MacAddress", "")
+            for i, n in enumerate(networks)
+        }
+        options = netavark_options(spec, networks, addresses, macs)
+        write_atomic(_options_file(paths, spec.id), fastjson.dumps(options))
+        _make_netns(paths.netns(spec.id))
+        status = fastjson.loads(
+            _netavark(paths, "setup", _options_file(paths, spec.id), paths.netns(spec.id))
+        )
+    except BaseException:
+        tear_down(paths, spec)
+        raise
+    settings = settings_of(status)
+    write_record(paths, spec.id, "network", networks=settings)
+    nameservers = sorted({ip for s in status.values() for ip in s.get("dns_server_ips") or ()})
+    etc_files.write(
+        paths, spec, addresses=[s["IPAddress"] for s in settings.values()], nameservers=nameservers
+    )
+    debug(f"network: {spec.short_id} on {', '.join(f'{n} as {a}' for n, a in addresses.items())}")
+
+
+def settings_of(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """docker's per-network settings from netavark's status of a setup."""
+    settings = {}
+    for name, block in status.items():
+        for interface in (block.get("interfaces") or {}).values():
+            for subnet in interface.get("subnets") or ():
+                address, _, prefix = subnet["ipnet"].partition("/")
+                settings[name] = {"IPAddress": address, "IPPrefixLen": int(prefix),
+                                  "Gateway": subnet.get("gateway") or "",
+                                  "MacAddress": interface["mac_address"]}  # fmt: skip
+    return settings
+
+
+def tear_down(paths: Paths, spec: ContainerSpec) -> None:
+    """Undo set_up, whatever part of it happened: netavark's teardown (veth, rules, aardvark's
+    names), the leases, the namespace. Errors are logged: a clean-up must go on."""
+    options_file, netns = _options_file(paths, spec.id), paths.netns(spec.id)
+    options = read_json(options_file) or {}
+    if options and os.path.exists(netns):
+        try:
+            _netavark(paths, "teardown", options_file, netns)
+        except ConmanError as e:
+            debug(f"network: {e.message}")
+    ipam.release(paths, spec.id, (*spec.networks, *options.get("networks", {})))
+    mounts.umount(netns)
+    for path in (netns, options_file):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
