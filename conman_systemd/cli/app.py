@@ -40,6 +40,7 @@ COMMANDS = {
     "logs": "conman_systemd.cli.logs:logs",
     "image": "conman_systemd.cli.image:image",
     "volume": "conman_systemd.cli.volume:volume",
+    "network": "conman_systemd.cli.network:network",
     "healthcheck": "conman_systemd.cli.health:healthcheck",
     # docker's top-level spellings of image commands
     "images": "conman_systemd.cli.image:ls",

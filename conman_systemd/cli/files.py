@@ -58,15 +58,19 @@ def export(app: App, output: str | None, container: str) -> None:
 @click.argument("private_port", required=False)
 @click.pass_obj
 def port(app: App, container: str, private_port: str | None) -> None:
-    """Published ports of a container: none yet (containers share the host's network, or have
-    none), so nothing is printed, as docker prints nothing for a container without any."""
+    """The container's published ports (PRIVATE_PORT[/PROTO]: the host addresses of that one):
+    80/tcp -> 0.0.0.0:8080, running or not (its host ports are fixed when it is created)."""
     from conman_systemd.core.containers import Store
+    from conman_systemd.core.network_view import port_lines
 
     spec = Store(app.paths).resolve(container)
-    if private_port is not None:
+    lines = port_lines(spec, private_port)
+    if private_port is not None and not lines:
         from conman_systemd.errors import ConmanError
 
         raise ConmanError(f"no public port {private_port} published for {spec.name}")
+    for line in lines:
+        click.echo(line)
 
 
 @click.command()

@@ -36,7 +36,7 @@ def status_text(info: ContainerInfo, now: float) -> str:
 
 
 # docker's default columns: the unit's name (64 hex digits) is `conman unit NAME`'s, or {{.Unit}}'s
-DEFAULT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"
+DEFAULT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
            "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
            "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
@@ -54,13 +54,13 @@ def row(c: ContainerInfo, now: float, truncate: bool = True) -> dict[str, Any]:
         "Command": f'"{command}"',
         "CreatedAt": created_at(c.spec.created),
         "RunningFor": f"{ago(now - c.spec.created)} ago",
-        "Ports": "",
+        "Ports": ", ".join(map(str, c.spec.ports)) if c.running else "",
         "State": str(c.state),
         "Status": status_text(c, now),
         "Names": c.spec.name,
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.spec.labels.items())),
         "Mounts": ",".join(v.source for v in c.spec.volumes),
-        "Networks": c.spec.network,
+        "Networks": ",".join(c.spec.networks) if c.spec.bridged else c.spec.network,
         "Unit": c.spec.unit,
         "Size": "",
     }

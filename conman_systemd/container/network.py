@@ -129,7 +129,7 @@ def set_up(paths: Paths, spec: ContainerSpec) -> None:
         tear_down(paths, spec)
         raise
     settings = settings_of(status)
-    write_record(paths, spec.id, "network", networks=settings)
+    write_record(paths, spec.id, "network", networks=settings)  # the addresses the next start prefers
     nameservers = sorted({ip for s in status.values() for ip in s.get("dns_server_ips") or ()})
     etc_files.write(
         paths, spec, addresses=[s["IPAddress"] for s in settings.values()], nameservers=nameservers
@@ -167,3 +167,51 @@ def tear_down(paths: Paths, spec: ContainerSpec) -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
+
+
+def join(paths: Paths, spec: ContainerSpec, network: dict[str, Any], aliases: tuple[str, ...]) -> None:
+    """A running container onto one more network (spec: as it is before, set up)."""
+    options_file = _options_file(paths, spec.id)
+    options = read_json(options_file) or {}
+    name = network["name"]
+    address = ipam.lease(paths, network, spec.id)
+    one = netavark_options(spec.replace(network_aliases=(*spec.network_aliases, *aliases), ports=()),
+                           [network], {name: address}, {})  # fmt: skip
+    one["networks"][name]["interface_name"] = f"eth{len(options.get('networks', {}))}"
+    single = f"{options_file}.{name}"
+    write_atomic(single, fastjson.dumps(one))
+    try:
+        status = fastjson.loads(_netavark(paths, "setup", single, paths.netns(spec.id)))
+    except BaseException:
+        ipam.release(paths, spec.id, (name,))
+        raise
+    finally:
+        os.unlink(single)
+    options["networks"][name] = one["networks"][name]
+    options["network_info"][name] = network
+    write_atomic(options_file, fastjson.dumps(options))
+    _record(paths, spec.id, settings_of(status), ())
+
+
+def leave(paths: Paths, spec: ContainerSpec, name: str) -> None:
+    """A running container off one of its networks."""
+    options_file = _options_file(paths, spec.id)
+    options = read_json(options_file) or {}
+    if name in options.get("networks", {}):
+        one = {**options, "networks": {name: options["networks"][name]},
+               "network_info": {name: options["network_info"][name]}, "port_mappings": []}  # fmt: skip
+        single = f"{options_file}.{name}"
+        write_atomic(single, fastjson.dumps(one))
+        try:
+            _netavark(paths, "teardown", single, paths.netns(spec.id))
+        finally:
+            os.unlink(single)
+        del options["networks"][name], options["network_info"][name]
+        write_atomic(options_file, fastjson.dumps(options))
+    ipam.release(paths, spec.id, (name,))
+    _record(paths, spec.id, {}, (name,))
+
+
+def _record(paths: Paths, cid: str, added: dict[str, Any], removed: tuple[str, ...]) -> None:
+    networks = {**(read_record(paths, cid, "network") or {}).get("networks", {}), **added}
+    write_record(paths, cid, "network", networks={k: v for k, v in networks.items() if k not in removed})

@@ -57,10 +57,11 @@ class Records(Frozen):
     error: dict[str, Any] = {}
     paused: dict[str, Any] = {}  # by `conman pause`: how (systemd's freezer or the runtime's)
     health: dict[str, Any] = {}  # the health checks' (core/health.py)
+    network: dict[str, Any] = {}  # the addresses of its last start on bridge networks
 
     @classmethod
     def read(cls, paths: Paths, cid: str) -> Records:
-        kinds = ("started", "exit", "error", "paused", "health")
+        kinds = ("started", "exit", "error", "paused", "health", "network")
         return cls(**{k: read_record(paths, cid, k) or {} for k in kinds})
 
     @property

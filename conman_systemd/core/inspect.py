@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from conman_systemd.core import network_view
 from conman_systemd.core.containers import ContainerInfo
 from conman_systemd.dbus.units import UnitState
 
@@ -111,7 +112,11 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
                 if not v.anonymous
             ],
             "ReadonlyRootfs": spec.read_only,
-            "NetworkMode": spec.network,
+            "NetworkMode": spec.networks[0] if spec.bridged else spec.network,
+            "PortBindings": {
+                inside: [{"HostIp": ip, "HostPort": port}]
+                for inside, ip, port in network_view.each_port(spec)
+            },  # fmt: skip
             "Dns": list(spec.dns),
             "DnsSearch": list(spec.dns_search),
             "DnsOptions": list(spec.dns_options),
@@ -137,4 +142,5 @@ def describe(info: ContainerInfo) -> dict[str, Any]:
             + ([f"seccomp={spec.seccomp}"] if spec.seccomp else []),
         },
         "Mounts": [_mount(v) for v in spec.volumes],
+        "NetworkSettings": network_view.settings(info),
     }

@@ -48,7 +48,12 @@ find /sys/fs/cgroup -path '*conman.slice/conman-*' -maxdepth 4 -type d 2>/dev/nu
 ls /var/lib/conman/containers 2>/dev/null | sed 's/^/state /'
 ls /var/lib/conman/names 2>/dev/null | sed 's/^/name /'
 ls /var/lib/conman/volumes 2>/dev/null | sed 's/^/volume /'
-ls /run/conman 2>/dev/null | grep -vx -e runc -e crun -e containers | sed 's/^/runtime /'
+ls /run/conman 2>/dev/null | grep -vx -e runc -e crun -e containers -e networks | sed 's/^/runtime /'
+for f in /run/conman/networks/leases/*.json; do [ -e "$f" ] && echo "lease $(basename $f .json) $(cat $f)"; done
+if [ "$(cat /run/conman-sandbox/network 2>/dev/null)" = private ]; then  # the sandbox's own network
+  ip -o link show type veth | sed 's/^/veth /'
+  iptables-save | grep -e 'dnat name' -e '-d 10\.9' | sed 's/^/rule /'
+fi
 """
         return self.sh(script).stdout
 

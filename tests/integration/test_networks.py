@@ -1,0 +1,208 @@
+"""Bridge networks, published ports and names, in a sandbox with a network namespace of its own:
+bridges, veths and firewall rules exist only in there, and all traffic goes to its addresses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conman_systemd.sandbox.launcher import Sandbox
+from tests.conftest import System
+from tests.integration.conftest import RUNTIMES, Conman, until
+
+pytestmark = pytest.mark.systemd
+
+WWW = "mkdir -p /tmp/www && echo hello > /tmp/www/index.html"
+HTTPD = ["-v", "/tmp/www:/www:ro", "busybox", "httpd", "-f", "-p", "80", "-h", "/www"]
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def netbox(request: pytest.FixtureRequest) -> Iterator[Conman]:
+    with Sandbox(private_network=True) as sandbox:
+        c = Conman(System(sandbox), request.param)
+        c.ok("image", "import", "busybox")
+        assert c.sh(WWW).returncode == 0
+        yield c
+
+
+@pytest.fixture
+def net(netbox: Conman, monkeypatch: pytest.MonkeyPatch) -> Iterator[Conman]:
+    """Like `clean`: starts from nothing, leaves nothing (no lease, veth or rule either)."""
+    monkeypatch.setenv("CONMAN_RUNTIME", netbox.runtime)
+    assert netbox.leftovers() == ""
+    yield netbox
+    ids = netbox.ok("ps", "-aq").split()
+    if ids:
+        netbox.ok("rm", "-f", *ids)
+    extra = [n for n in netbox.ok("network", "ls", "-q").split() if n != "conman"]
+    if extra:
+        netbox.ok("network", "rm", *extra)
+    assert netbox.leftovers() == ""
+
+
+def fetch(c: Conman, url: str, *, inside: str | None = None) -> str:
+    wget = ["timeout", "5", "wget", "-qO-", url]  # (busybox wget -T crashes resolving a name)
+    argv = ["conman", "exec", inside, *wget] if inside else ["busybox", *wget]
+    proc = c.system.run(argv)
+    return proc.stdout if proc.returncode == 0 else f"rc={proc.returncode} {proc.stderr.strip()}"
+
+
+def test_containers_on_one_network_reach_each_other_by_name_and_one_on_another_cannot(net: Conman) -> None:
+    net.ok("network", "create", "blue")
+    net.ok("network", "create", "red")
+    net.ok("run", "-d", "--name", "a", "--network", "blue", "--network-alias", "www", *HTTPD)
+    net.ok("run", "-d", "--name", "b", "--network", "blue", "busybox", "sleep", "1000")
+    net.ok("run", "-d", "--name", "c", "--network", "red", "busybox", "sleep", "1000")
+    assert fetch(net, "http://a/", inside="b") == "hello\n"
+    assert fetch(net, "http://www/", inside="b") == "hello\n"  # its alias
+    lookup = net("exec", "c", "nslookup", "a")
+    assert lookup.returncode != 0 and "can't find a: NXDOMAIN" in lookup.stdout, lookup.stdout
+    assert fetch(net, "http://a/", inside="c").startswith("rc=")
+    hosts = net.ok("exec", "a", "cat", "/etc/hosts")
+    address = net.ok("inspect", "-f", "{{.NetworkSettings.Networks.blue.IPAddress}}", "a").strip()
+    assert f"{address}\t" in hosts and hosts.split(f"{address}\t")[1].split("\n")[0].split() == [
+        net.ok("inspect", "-f", "{{.Config.Hostname}}", "a").strip(), "a"]  # fmt: skip
+    gateway = json.loads(net.ok("network", "inspect", "blue"))[0]["IPAM"]["Config"][0]["Gateway"]
+    assert net.ok("exec", "b", "cat", "/etc/resolv.conf").splitlines()[0] == f"nameserver {gateway}"
+
+
+def test_published_ports_answer_on_the_sandbox_s_addresses(net: Conman) -> None:
+    net.ok("run", "-d", "--name", "one", "-p", "127.0.0.1:8080:80", *HTTPD)
+    net.ok("run", "-d", "--name", "two", "-p", "8081:80", *HTTPD)
+    net.ok("run", "-d", "--name", "any", "-p", "80", *HTTPD)
+    assert fetch(net, "http://127.0.0.1:8080/") == "hello\n"
+    assert fetch(net, "http://127.0.0.1:8081/") == "hello\n"
+    address = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "one").strip()
+    assert address.startswith("10.90.0.") and fetch(net, f"http://{address}/") == "hello\n"  # on the bridge
+    picked = net.ok("port", "any").strip()
+    assert picked.startswith("80/tcp -> 0.0.0.0:"), picked
+    port = picked.rsplit(":", 1)[1]
+    assert net.ok("port", "any", "80") == f"0.0.0.0:{port}\n"
+    assert fetch(net, f"http://127.0.0.1:{port}/") == "hello\n"
+    table = net.ok("ps", "--format", "{{.Names}} {{.Ports}}").splitlines()
+    assert sorted(table) == sorted(["one 127.0.0.1:8080->80/tcp", "two 0.0.0.0:8081->80/tcp",
+                                    f"any 0.0.0.0:{port}->80/tcp"])  # fmt: skip
+    ports = json.loads(net.ok("inspect", "-f", "{{json .NetworkSettings.Ports}}", "one"))
+    assert ports == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}
+
+
+def test_container_none_and_host_networks(net: Conman) -> None:
+    net.ok("run", "-d", "--name", "a", *HTTPD)
+    address = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
+    shared = net.ok("run", "--rm", "--network", "container:a", "busybox", "sh", "-c",
+                    "ip -o -4 addr show eth0; wget -qO- http://127.0.0.1/")  # fmt: skip
+    assert f"inet {address}/24" in shared and shared.endswith("hello\n")
+    links = net.ok("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link").splitlines()
+    assert [line.split(":")[1].strip() for line in links] == ["lo"]
+    host = net.ok("run", "--rm", "--network", "host", "busybox", "ip", "-o", "link").splitlines()
+    assert "conman0" in {line.split(":")[1].strip() for line in host}  # the sandbox's own bridge
+
+
+def _traces(net: Conman, cid: str, address: str) -> list[str]:
+    """What of one container its network left: a veth on a bridge, a lease, a firewall rule."""
+    script = f"""
+ip -o link show type veth | sed 's/^/veth /'
+cat /run/conman/networks/leases/*.json 2>/dev/null | grep -o {cid} | sed 's/^/lease /'
+iptables-save | grep -e '{address}[/ :]' -e 'id: {cid[:12]}' | sed 's/^/rule /'
+grep -c /run/conman/{cid}/netns /proc/mounts | grep -v '^0$' | sed 's/^/netns /'
+"""
+    return net.sh(script).stdout.splitlines()
+
+
+@pytest.mark.parametrize("end", ["rm -f", "kill -9 init", "systemctl stop"])
+def test_nothing_of_its_network_is_left_after_the_container_ends(net: Conman, end: str) -> None:
+    cid = net.ok("run", "-d", "--name", "a", "-p", "8080:80", *HTTPD).strip()
+    address = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
+    assert len(_traces(net, cid, address)) >= 3  # (the check sees them while it runs)
+    if end == "rm -f":
+        net.ok("rm", "-f", "a")
+    elif end == "kill -9 init":
+        pid = net.ok("inspect", "-f", "{{.State.Pid}}", "a").strip()
+        assert net.system.run(["kill", "-9", pid]).returncode == 0
+    else:
+        unit = net.ok("unit", "a").strip()
+        assert net.system.run(["systemctl", "stop", unit]).returncode == 0
+    if end != "rm -f":
+        assert until(lambda: net.ok("inspect", "-f", "{{.State.Status}}", "a").strip() == "exited")
+    assert until(lambda: _traces(net, cid, address) == [], 10), _traces(net, cid, address)
+
+
+def test_a_restarted_container_keeps_its_address(net: Conman) -> None:
+    net.ok("run", "-d", "--name", "a", "--restart", "always", "busybox", "sh", "-c", "sleep 0.3; exit 1")
+    first = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
+    unit = net.ok("unit", "a").strip()
+    assert until(
+        lambda: int(net.system.run(["systemctl", "show", unit, "-pNRestarts", "--value"]).stdout) >= 2
+    )
+    assert until(lambda: net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip() == first)
+
+
+def test_a_reboot_leaves_nothing_and_the_container_starts_again(tmp_path: Path) -> None:
+    root = str(tmp_path / "lib")
+    conman = ["conman", "--root", root]
+    with Sandbox(keep=[str(tmp_path)], private_network=True) as sandbox:
+        first = System(sandbox)
+        assert first.run([*conman, "image", "import", "busybox"]).returncode == 0
+        proc = first.run([*conman, "run", "-d", "--name", "a", "-p", "8080:80", "busybox", "sleep", "1000"])
+        assert proc.returncode == 0, proc.stderr
+        address = first.run([*conman, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a"]).stdout.strip()
+    with Sandbox(keep=[str(tmp_path)], private_network=True) as sandbox:
+        second = System(sandbox)
+        assert second.run(["ip", "-o", "link", "show", "type", "veth"]).stdout == ""
+        assert second.run(["sh", "-c", "ls /run/conman/networks/leases 2>/dev/null"]).stdout == ""
+        assert second.run([*conman, "start", "a"]).returncode == 0
+        again = second.run([*conman, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a"]).stdout.strip()
+        assert again == address
+        assert second.run([*conman, "rm", "-f", "a"]).returncode == 0
+        assert second.run(["ip", "-o", "link", "show", "type", "veth"]).stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--network", "nosuch"], "Error: no such network: nosuch\n"),
+        (["-p", "8080:80"], "Error: port 0.0.0.0:8080/tcp is already published by web\n"),
+        (["-p", "80:80:80:80"], 'Error: invalid --publish "80:80:80:80": use [IP:][HOSTPORT:]CONTAINERPORT'),
+        (["--ip", "10.99.0.5"], "Error: --ip 10.99.0.5 is not a free address of network conman (10.90.0.0/24, gateway 10.90.0.1)\n"),
+        (["--network", "container:stopped"], "Error: container stopped is not running: --network container:stopped joins its network\n"),
+    ],
+)  # fmt: skip
+def test_bad_network_input_is_one_line_and_sets_nothing_up(net: Conman, args: list[str], error: str) -> None:
+    net.ok("run", "-d", "--name", "web", "-p", "8080:80", "busybox", "sleep", "1000")
+    net.ok("create", "--name", "stopped", "busybox", "true")
+    before = net.leftovers()
+    proc = net("run", "-d", *args, "busybox", "sleep", "1000")
+    assert proc.returncode == 125
+    assert proc.stderr.startswith(error), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert net.leftovers() == before
+    assert sorted(net.ok("ps", "-a", "--format", "{{.Names}}").split()) == ["stopped", "web"]
+
+
+def test_a_network_in_use_is_not_removed(net: Conman) -> None:
+    net.ok("network", "create", "blue")
+    net.ok("create", "--name", "a", "--network", "blue", "busybox", "true")
+    proc = net("network", "rm", "blue")
+    assert (proc.returncode, proc.stderr) == (
+        125, "Error: network blue is in use by container a\nHint: remove its containers first (conman rm -f NAME)\n")  # fmt: skip
+    net.ok("rm", "a")
+    assert net.ok("network", "rm", "blue") == "blue\n"
+
+
+def test_connect_and_disconnect_a_running_container(net: Conman) -> None:
+    net.ok("network", "create", "blue")
+    net.ok("run", "-d", "--name", "a", "--network", "blue", *HTTPD)
+    net.ok("run", "-d", "--name", "b", "busybox", "sleep", "1000")
+    a = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
+    net.ok("network", "connect", "blue", "b")
+    eth1 = net.ok("exec", "b", "ip", "-o", "-4", "addr", "show", "eth1")
+    assert " inet 10.90.1." in eth1, eth1
+    assert net.ok("exec", "b", "ip", "route", "get", a).split()[2] == "eth1"  # a's bridge, directly
+    assert fetch(net, f"http://{a}/", inside="b") == "hello\n"
+    assert net.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "b") == "2\n"
+    net.ok("network", "disconnect", "blue", "b")
+    assert "eth1" not in net.ok("exec", "b", "ip", "-o", "link")
+    assert net.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "b") == "1\n"
