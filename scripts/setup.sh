@@ -10,11 +10,12 @@ apt-get update
 # What conman runs with: systemd and its bus, the OCI runtimes (tests use both), busybox-static
 # (the image made from the host), skopeo (pull, load, save), zstd (zstd layers) and
 # golang-github-containers-common (its seccomp.json is the default seccomp filter), catatonit
-# (--init).
+# (--init), netavark, aardvark-dns and iptables (bridge networks, published ports, names).
 # docker-registry: the registry the tests pull from, on 127.0.0.1. mmdebstrap and
 # systemd-container: the packaging test boots a Debian guest. The rest builds the .deb and .rpm.
 apt-get install -y --no-install-recommends \
     systemd dbus util-linux crun runc busybox-static skopeo zstd golang-github-containers-common catatonit \
+    netavark aardvark-dns iptables iproute2 \
     docker-registry mmdebstrap systemd-container \
     $(grep -v '^#' packaging/build-deps.txt)
 python3 -m pip install -e '.[test]'

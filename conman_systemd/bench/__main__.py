@@ -11,8 +11,9 @@ per running container, detached and interactive (-dit); 50 MB of stdout until th
 the journal; `stop -t 1` of a container that ignores SIGTERM; (--profile) `run --rm true`
 phase by phase; and `run --rm true` from a 100 MB image, its load and its pull (from a registry
 on 127.0.0.1). podman (when installed) runs with its own storage under /var/tmp and
-`--network=none`. The machine is noisy: every round runs each contender once, interleaved, and
-each table shows medians and ratios to conman's first row. Nothing here is asserted; tests never
+`--network=none`, but for `run --rm true` on each engine's default bridge network (inside a
+`conman sandbox --network private`; skipped in a sandbox sharing the host's network). The machine
+is noisy: every round runs each contender once, interleaved, and each table shows medians and ratios to conman's first row. Nothing here is asserted; tests never
 time anything. Everything the benchmark creates is removed.
 """
 
@@ -50,6 +51,35 @@ def run_rm_true(setup: Setup) -> dict[str, Contender]:
         if setup.podman:
             contenders[f"podman run --rm ({runtime})"] = podman
         contenders[f"systemd-run + {runtime} run (floor)"] = floor
+    return contenders
+
+
+def run_rm_true_bridged(setup: Setup) -> dict[str, Contender]:
+    """Each engine on its default bridge network: a namespace, a veth pair, an address, DNS."""
+    contenders: dict[str, Contender] = {}
+    for runtime in RUNTIMES:
+
+        def conman(i: int, runtime: str = runtime) -> None:
+            sh(
+                [
+                    "conman",
+                    "run",
+                    "--rm",
+                    "--network",
+                    "bridge",
+                    "--runtime",
+                    runtime,
+                    "bench-busybox",
+                    "true",
+                ]
+            )
+
+        def podman(i: int, runtime: str = runtime) -> None:
+            sh([*setup.podman_cmd(runtime), "run", "--rm", "--network=bridge", "bench-busybox", "true"])
+
+        contenders[f"conman run --rm, bridge ({runtime})"] = conman
+        if setup.podman:
+            contenders[f"podman run --rm, bridge ({runtime})"] = podman
     return contenders
 
 
@@ -112,7 +142,9 @@ def parse_args() -> argparse.Namespace:
         "--profile", type=int, default=10, metavar="N", help="Runs of the phase profile (0: none)."
     )
     parser.add_argument(
-        "--only", choices=["start", "many", "io", "profile", "images"], help="Run one group of tables."
+        "--only",
+        choices=["start", "bridge", "many", "io", "profile", "images"],
+        help="Run one group of tables.",
     )
     parser.add_argument("--json", help="Write the samples as JSON here.")
     return parser.parse_args()
@@ -130,11 +162,21 @@ def main() -> int:
     setup = Setup()
     tables = Tables()
     results: dict[str, object] = {}
-    groups = [args.only] if args.only else ["start", "many", "io", "profile", "images"]
+    groups = [args.only] if args.only else ["start", "bridge", "many", "io", "profile", "images"]
     try:
         if "start" in groups:
             results["run --rm true"] = samples = measure(run_rm_true(setup), args.rounds)
             tables.append(table("run --rm true", samples, "conman run --rm (crun)"))
+        if "bridge" in groups:
+            from conman_systemd.core.networks import shares_host_network_in_sandbox
+
+            if shares_host_network_in_sandbox():
+                print("(bridge: skipped in a sandbox sharing the host's network: use --network private)")
+            else:
+                results["run --rm true, bridge"] = samples = measure(run_rm_true_bridged(setup), args.rounds)
+                tables.append(
+                    table("run --rm true on the default bridge", samples, "conman run --rm, bridge (crun)")
+                )
         if "many" in groups:
             results.update(many_containers(setup, args, tables))
         if "io" in groups:

@@ -57,14 +57,14 @@ class Port(Frozen):
     host_ip: str = ""
     count: int = 1
 
+    def span(self, first: int) -> str:
+        """first, or the range of count ports from it: 8080-8081."""
+        return f"{first}-{first + self.count - 1}" if self.count > 1 else str(first)
+
     def __str__(self) -> str:
         """docker's form: 0.0.0.0:8080->80/tcp (a range: 0.0.0.0:8080-8081->80-81/tcp)."""
-
-        def span(first: int) -> str:
-            return f"{first}-{first + self.count - 1}" if self.count > 1 else str(first)
-
-        host = f"{self.host_ip or '0.0.0.0'}:{span(self.host_port)}"
-        return f"{host}->{span(self.container_port)}/{self.protocol}"
+        host = f"{self.host_ip or '0.0.0.0'}:{self.span(self.host_port)}"
+        return f"{host}->{self.span(self.container_port)}/{self.protocol}"
 
 
 class HealthCheck(Frozen):

@@ -219,6 +219,13 @@ class Store:
             return
         if not old.declared or old.name != spec.name:
             raise ConmanError(f"container {old.name} has the ID of declared container {spec.name}")
+        if spec.bridged:  # a port picked at its first start stays its own
+            from conman_systemd.core.network_plan import prepare
+
+            picked = {(p.container_port, p.protocol): p.host_port for p in old.ports}
+            ports = tuple(p.replace(host_port=p.host_port or picked.get((p.container_port, p.protocol), 0))
+                          for p in spec.ports)  # fmt: skip
+            spec = prepare(self.paths, spec.replace(ports=ports), self.all())
         etc_files.write(self.paths, spec)
         self._save_with_volumes(spec.replace(volumes=_same_anonymous(old, spec)))
         remove_records(self.paths, spec.id, ("error",))  # this start writes its own

@@ -74,7 +74,7 @@ def assign_ports(ports: tuple[Port, ...], others: list[ContainerSpec]) -> tuple[
         if port.host_port:
             for owner, other in [*taken, *(("this container", d) for d in done)]:
                 if _clash(port, other):
-                    where = f"{port.host_ip or '0.0.0.0'}:{port.host_port}/{port.protocol}"
+                    where = f"{port.host_ip or '0.0.0.0'}:{port.span(port.host_port)}/{port.protocol}"
                     raise ConmanError(f"port {where} is already published by {owner}")
             if port.protocol != "sctp" and not _free_on_host(port):
                 raise ConmanError(f"host port {port.host_port}/{port.protocol} is in use on this host",

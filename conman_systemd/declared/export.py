@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from conman_systemd.container.spec import ContainerSpec, Volume
+from conman_systemd.container.spec import ContainerSpec, Port, Volume
 from conman_systemd.core.unit import signal_name
 
 TYPE_CHECKING = False
@@ -40,7 +40,12 @@ def container_lines(spec: ContainerSpec, image_env: Sequence[str] = ()) -> list[
         lines.append("ReadOnly=yes")
     lines += [_line("StopSignal", signal_name(spec.stop_signal)), _line("StopTimeout", spec.stop_timeout)]
     lines += [_line("Label", f"{k}={v}") for k, v in sorted(spec.labels.items())]
-    lines.append(_line("Network", spec.network))
+    lines.append(_line("Network", spec.networks[0] if spec.bridged else spec.network))
+    lines += [_line("NetworkAlias", alias) for alias in spec.network_aliases]
+    for key, value in (("Ip", spec.ip), ("MacAddress", spec.mac_address)):
+        if value:
+            lines.append(_line(key, value))
+    lines += [_line("Publish", _publish(p)) for p in spec.ports]
     for key, values in (("Dns", spec.dns), ("DnsSearch", spec.dns_search), ("DnsOption", spec.dns_options),
                         ("AddHost", spec.add_hosts)):  # fmt: skip
         lines += [_line(key, value) for value in values]
@@ -110,3 +115,10 @@ def _health_lines(spec: ContainerSpec) -> list[str]:
             _line("HealthTimeout", f"{check.timeout:g}s"),
             _line("HealthStartPeriod", f"{check.start_period:g}s"), _line("HealthRetries", check.retries),
             _line("HealthOnFailure", check.on_failure)]  # fmt: skip
+
+
+def _publish(port: Port) -> str:
+    """-p's text of a published port, its host port as it was picked."""
+
+    host = f"{port.host_ip}:" if port.host_ip else ""
+    return f"{host}{port.span(port.host_port)}:{port.span(port.container_port)}/{port.protocol}"

@@ -78,6 +78,9 @@ def test_deb_relationships(deb: Deb) -> None:
         "libsystemd0",
         "python3-click",
         "default-dbus-system-bus",
+        "netavark",  # the default network, a bridge: netavark with iptables, aardvark-dns for names
+        "aardvark-dns",
+        "iptables",
     } <= dep_names(field), field
     assert "python3 (>= 3.11)" in field and "default-dbus-system-bus | dbus-system-bus" in field
     assert "crun | runc" in field, "either runtime will do"
