@@ -14,7 +14,8 @@ on 127.0.0.1). podman (when installed) runs with its own storage under /var/tmp 
 `--network=none`, but for `run --rm true` on each engine's default bridge network (inside a
 `conman sandbox --network private`; skipped in a sandbox sharing the host's network). The machine
 is noisy: every round runs each contender once, interleaved, and each table shows medians and
-ratios to conman's first row. Nothing here is asserted; tests never time anything. Everything the benchmark creates is removed.
+ratios to conman's first row. Nothing here is asserted; tests never time anything. Everything the
+benchmark creates is removed.
 """
 
 from __future__ import annotations
