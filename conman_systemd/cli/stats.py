@@ -70,11 +70,31 @@ def rows(lc: Lifecycle, specs: list[ContainerSpec]) -> list[dict[str, str]]:
             "CPUPerc": f"{max(cpu, 0.0):.2f}%",
             "MemUsage": f"{human(memory)} / {human(limit)}",
             "MemPerc": f"{memory / limit * 100 if limit else 0:.2f}%",
-            "NetIO": "--",  # the host's network, or none: nothing of the container's own to count
+            "NetIO": _net_io(lc, spec),
             "BlockIO": f"{human(_known(b['IOReadBytes']))} / {human(_known(b['IOWriteBytes']))}",
             "PIDs": str(_known(b["TasksCurrent"])),
         })  # fmt: skip
     return out
+
+
+def _net_io(lc: Lifecycle, spec: ContainerSpec) -> str:
+    """Bytes received / sent on a bridged container's interfaces (its namespace's /proc/net/dev);
+    `--` on the host's network or none: nothing of its own to count."""
+    pid = int(lc.store.records(spec.id).started.get("pid") or 0)
+    if not spec.bridged or not pid:
+        return "--"
+    try:
+        with open(f"/proc/{pid}/net/dev") as f:
+            lines = f.read().splitlines()[2:]
+    except OSError:
+        return "--"
+    received = sent = 0
+    for line in lines:
+        name, _, counters = line.partition(":")
+        if name.strip() != "lo":
+            fields = counters.split()
+            received, sent = received + int(fields[0]), sent + int(fields[8])
+    return f"{human(received)} / {human(sent)}"
 
 
 def _chosen(lc: Lifecycle, refs: tuple[str, ...], every: bool) -> list[ContainerSpec]:

@@ -39,7 +39,8 @@ def _names(text: str) -> set[str]:
     return {name for line in text.splitlines() for name in line.split("#", 1)[0].split()[1:]}
 
 
-def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str] | None = None) -> str:
+def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str] | None = None,
+               gateway: str = "") -> str:  # fmt: skip
     base = host_hosts if spec.network == "host" and host_hosts else LOOPBACK
     if base and not base.endswith("\n"):
         base += "\n"
@@ -50,7 +51,10 @@ def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str]
         base += f"127.0.1.1\t{spec.hostname}\n"  # as Debian names a host without a fixed address
     for entry in spec.add_hosts:  # --add-host HOST:IP, last, as docker adds them
         host, _, address = entry.partition(":")
-        base += f"{address}\t{host}\n"
+        if address == "host-gateway":  # the host's address on the container's network
+            address = gateway
+        if address:
+            base += f"{address}\t{host}\n"
     return base
 
 
@@ -74,9 +78,10 @@ def resolv_text(spec: ContainerSpec, host_resolv: str | None, nameservers: list[
 
 
 def write(paths: Paths, spec: ContainerSpec, addresses: list[str] | None = None,
-          nameservers: list[str] | None = None) -> None:  # fmt: skip
+          nameservers: list[str] | None = None, gateway: str = "") -> None:  # fmt: skip
     directory = paths.container(spec.id)
-    write_atomic(os.path.join(directory, "hosts"), hosts_text(spec, _read(HOST_HOSTS), addresses), 0o644)
+    hosts = hosts_text(spec, _read(HOST_HOSTS), addresses, gateway)
+    write_atomic(os.path.join(directory, "hosts"), hosts, 0o644)
     resolv = resolv_text(spec, _read(HOST_RESOLV), nameservers)
     write_atomic(os.path.join(directory, "resolv.conf"), resolv, 0o644)
 

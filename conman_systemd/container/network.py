@@ -131,9 +131,9 @@ def set_up(paths: Paths, spec: ContainerSpec) -> None:
     settings = settings_of(status)
     write_record(paths, spec.id, "network", networks=settings)  # the addresses the next start prefers
     nameservers = sorted({ip for s in status.values() for ip in s.get("dns_server_ips") or ()})
-    etc_files.write(
-        paths, spec, addresses=[s["IPAddress"] for s in settings.values()], nameservers=nameservers
-    )
+    gateway = settings.get(spec.networks[0], {}).get("Gateway", "")
+    addresses_now = [s["IPAddress"] for s in settings.values()]
+    etc_files.write(paths, spec, addresses=addresses_now, nameservers=nameservers, gateway=gateway)
     debug(f"network: {spec.short_id} on {', '.join(f'{n} as {a}' for n, a in addresses.items())}")
 
 

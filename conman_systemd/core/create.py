@@ -177,8 +177,10 @@ def network_fields(opts: RunOptions, exposed: list[str]) -> dict[str, Any]:
         given = {(p.container_port, p.protocol) for p in ports}
         ports += tuple(p for p in map(parse_publish, exposed) if (p.container_port, p.protocol) not in given)
     if network in ("host", "none") or network.startswith("container:"):
+        gateway = [h for h in opts.add_hosts if h.endswith(":host-gateway")]
         bridge_only = (("--publish", opts.publish), ("--network-alias", opts.network_aliases),
-                       ("--ip", opts.ip), ("--mac-address", opts.mac_address))  # fmt: skip
+                       ("--ip", opts.ip), ("--mac-address", opts.mac_address),
+                       ("--add-host HOST:host-gateway", gateway))  # fmt: skip
         given_flags = [flag for flag, value in bridge_only if value]
         if given_flags:
             raise ConmanError(f"{given_flags[0]} needs a bridge network, not --network {network}",

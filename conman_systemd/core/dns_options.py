@@ -36,19 +36,19 @@ def parse_dns_option(text: str) -> str:
     return text
 
 
+HOST_GATEWAY = "host-gateway"
+
+
 def parse_add_host(text: str) -> str:
     """HOST:IP (or docker's HOST=IP), as HOST:IP; the address may be IPv6 (its colons are kept)."""
     separator = "=" if "=" in text else ":"
     host, sep, address = text.partition(separator)
     if not sep or not host or not address:
         raise ConmanError(f"invalid --add-host {quoted(text)}: use HOST:IP")
-    if address == "host-gateway":
-        raise ConmanError(
-            "--add-host HOST:host-gateway needs a bridge network, which conman does not have yet",
-            hint="give the host's address instead",
-        )
     try:
         parse_hostname(host)
     except ConmanError:
         raise ConmanError(f"invalid --add-host {quoted(text)}: {quoted(host)} is not a host name") from None
+    if address == HOST_GATEWAY:  # the gateway of the container's network: known at each start
+        return f"{host}:{address}"
     return f"{host}:{parse_ip(address.strip('[]'), '--add-host address')}"

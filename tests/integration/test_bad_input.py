@@ -31,9 +31,9 @@ CASES = [
     (["run", "--dns", "dns.example", "busybox", "true"],
      'Error: invalid --dns "dns.example": use an IPv4 or IPv6 address\n'),
     (["run", "--add-host", "db", "busybox", "true"], 'Error: invalid --add-host "db": use HOST:IP\n'),
-    (["run", "--add-host", "db:host-gateway", "busybox", "true"],
-     "Error: --add-host HOST:host-gateway needs a bridge network, which conman does not have yet\n"
-     "Hint: give the host's address instead\n"),
+    (["run", "--network", "host", "--add-host", "db:host-gateway", "busybox", "true"],
+     "Error: --add-host HOST:host-gateway needs a bridge network, not --network host\n"
+     "Hint: give --network bridge or a network's name\n"),
     (["run", "--dns-search", "a b", "busybox", "true"],
      'Error: invalid --dns-search "a b": use a domain name, or . for none\n'),
     (["run", "-e", "=x", "busybox", "true"],

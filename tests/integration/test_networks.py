@@ -54,7 +54,19 @@ def test_containers_on_one_network_reach_each_other_by_name_and_one_on_another_c
     net.ok("network", "create", "blue")
     net.ok("network", "create", "red")
     net.ok("run", "-d", "--name", "a", "--network", "blue", "--network-alias", "www", *HTTPD)
-    net.ok("run", "-d", "--name", "b", "--network", "blue", "busybox", "sleep", "1000")
+    net.ok(
+        "run",
+        "-d",
+        "--name",
+        "b",
+        "--network",
+        "blue",
+        "--add-host",
+        "gw:host-gateway",
+        "busybox",
+        "sleep",
+        "1000",
+    )
     net.ok("run", "-d", "--name", "c", "--network", "red", "busybox", "sleep", "1000")
     assert fetch(net, "http://a/", inside="b") == "hello\n"
     assert fetch(net, "http://www/", inside="b") == "hello\n"  # its alias
@@ -67,6 +79,7 @@ def test_containers_on_one_network_reach_each_other_by_name_and_one_on_another_c
         net.ok("inspect", "-f", "{{.Config.Hostname}}", "a").strip(), "a"]  # fmt: skip
     gateway = json.loads(net.ok("network", "inspect", "blue"))[0]["IPAM"]["Config"][0]["Gateway"]
     assert net.ok("exec", "b", "cat", "/etc/resolv.conf").splitlines()[0] == f"nameserver {gateway}"
+    assert f"{gateway}\tgw\n" in net.ok("exec", "b", "cat", "/etc/hosts")
 
 
 def test_published_ports_answer_on_the_sandbox_s_addresses(net: Conman) -> None:
@@ -87,6 +100,8 @@ def test_published_ports_answer_on_the_sandbox_s_addresses(net: Conman) -> None:
                                     f"any 0.0.0.0:{port}->80/tcp"])  # fmt: skip
     ports = json.loads(net.ok("inspect", "-f", "{{json .NetworkSettings.Ports}}", "one"))
     assert ports == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}
+    received, sent = net.ok("stats", "--no-stream", "--format", "{{.NetIO}}", "one").strip().split(" / ")
+    assert received not in ("0B", "--") and sent not in ("0B", "--"), (received, sent)  # its own interface
 
 
 def test_container_none_and_host_networks(net: Conman) -> None:
@@ -112,20 +127,32 @@ grep -c /run/conman/{cid}/netns /proc/mounts | grep -v '^0$' | sed 's/^/netns /'
     return net.sh(script).stdout.splitlines()
 
 
-@pytest.mark.parametrize("end", ["rm -f", "kill -9 init", "systemctl stop"])
+@pytest.mark.parametrize(
+    "end", ["rm -f", "kill -9 init", "systemctl stop", "kill -9 shim", "daemon-reexec, rm -f"]
+)
 def test_nothing_of_its_network_is_left_after_the_container_ends(net: Conman, end: str) -> None:
-    cid = net.ok("run", "-d", "--name", "a", "-p", "8080:80", *HTTPD).strip()
+    # a health check keeps the shim as the unit's main process: the shim that a SIGKILL may hit
+    shim = ["--health-cmd", "true", "--health-interval", "1h"] if end == "kill -9 shim" else []
+    cid = net.ok("run", "-d", "--name", "a", "-p", "8080:80", *shim, *HTTPD).strip()
     address = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
     assert len(_traces(net, cid, address)) >= 3  # (the check sees them while it runs)
+    unit = net.ok("unit", "a").strip()
     if end == "rm -f":
         net.ok("rm", "-f", "a")
+    elif end == "daemon-reexec, rm -f":
+        assert net.system.run(["systemctl", "daemon-reexec"]).returncode == 0
+        assert fetch(net, "http://127.0.0.1:8080/") == "hello\n"  # (it ran on through the re-exec)
+        net.ok("rm", "-f", "a")
+    elif end == "kill -9 shim":
+        main_pid = net.system.run(["systemctl", "show", unit, "-pMainPID", "--value"]).stdout.strip()
+        assert main_pid != net.ok("inspect", "-f", "{{.State.Pid}}", "a").strip()
+        assert net.system.run(["kill", "-9", main_pid]).returncode == 0
     elif end == "kill -9 init":
         pid = net.ok("inspect", "-f", "{{.State.Pid}}", "a").strip()
         assert net.system.run(["kill", "-9", pid]).returncode == 0
     else:
-        unit = net.ok("unit", "a").strip()
         assert net.system.run(["systemctl", "stop", unit]).returncode == 0
-    if end != "rm -f":
+    if not end.endswith("rm -f"):
         assert until(lambda: net.ok("inspect", "-f", "{{.State.Status}}", "a").strip() == "exited")
     assert until(lambda: _traces(net, cid, address) == [], 10), _traces(net, cid, address)
 

@@ -166,3 +166,23 @@ def test_resolv_conf_is_the_host_s_or_says_there_is_none() -> None:
     )
     with_hosts = spec.replace(add_hosts=("db:10.1.2.3", "v6:fd00::1"))
     assert hosts_text(with_hosts, None).endswith("10.1.2.3\tdb\nfd00::1\tv6\n")
+
+
+def test_hosts_and_resolv_conf_on_a_bridge() -> None:
+    from conman_systemd.container.etc_files import hosts_text, resolv_text
+
+    spec = ContainerSpec(id="c" * 64, name="web", image="busybox", image_id="", rootfs="", command=("sh",),
+                         hostname="box", network="bridge", networks=("conman",),
+                         add_hosts=("host:host-gateway", "db:10.1.2.3"))  # fmt: skip
+    host_hosts = "127.0.0.1 localhost\n10.0.0.5 buildhost\n"
+    assert hosts_text(spec, host_hosts, ["10.90.0.7"], "10.90.0.1") == (
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"  # never the host's lines
+        "10.90.0.7\tbox web\n10.90.0.1\thost\n10.1.2.3\tdb\n"
+    )
+    # Before its first start (no address yet): no line for the gateway
+    assert hosts_text(spec, host_hosts).endswith("127.0.1.1\tbox\n10.1.2.3\tdb\n")
+    host_resolv = "nameserver 10.0.0.1\nsearch corp.example\n"
+    assert resolv_text(spec, host_resolv, ["10.90.0.1"]) == "search corp.example\nnameserver 10.90.0.1\n"
+    assert resolv_text(spec.replace(dns=("9.9.9.9",)), host_resolv, ["10.90.0.1"]) == (
+        "search corp.example\nnameserver 9.9.9.9\n"  # --dns wins over the network's name server
+    )
