@@ -115,6 +115,30 @@ def check_seccomp(report: Report) -> None:
         report.add("seccomp", f"no default filter: {DEFAULT_PROFILE} is missing (containers-common)")
 
 
+def check_networks(report: Report) -> None:
+    """Bridge networks (the default) need netavark, aardvark-dns and iptables."""
+    from conman_systemd.config import CONFIG_FILE, default_network
+    from conman_systemd.container.network import AARDVARK, NETAVARK, installed
+
+    try:
+        network = default_network()
+    except ConmanError as e:
+        report.problems.append(e.message)
+        return
+    report.add("network", f"{network} (the default)")
+    if network in ("host", "none"):
+        return
+    tools = (("netavark", installed(NETAVARK)), ("aardvark-dns", installed(AARDVARK)),
+             ("iptables", runner.find_binary("iptables")))  # fmt: skip
+    missing = [name for name, found in tools if not found]
+    if missing:
+        needed, install = ", ".join(missing), " ".join(missing)
+        report.problems.append(f"bridge networks, the default, need {needed}: apt-get install {install} "
+                               f"(or set `network = host` in {CONFIG_FILE})")  # fmt: skip
+    else:
+        report.add("netavark", installed(NETAVARK))
+
+
 def check_container_start(report: Report, root: str, runroot: str) -> None:
     """Only when every part is there: a container must then really start."""
     if report.problems:
@@ -137,5 +161,6 @@ def system_check(root: str, runroot: str) -> Report:
     check_runtimes(report)
     check_dirs(report, root, runroot)
     check_seccomp(report)
+    check_networks(report)
     check_container_start(report, root, runroot)
     return report

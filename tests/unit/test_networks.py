@@ -210,3 +210,22 @@ def test_network_commands(tmp_path: Path) -> None:
                                                    "`conman network ls`\n")  # fmt: skip
     assert conman(*root, "network", "prune").stdout == "Deleted Networks:\nblue\n"
     assert conman(*root, "network", "ls", "-q").stdout == "conman\n"
+
+
+def test_system_check_names_what_bridges_lack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conman_systemd import syscheck
+    from conman_systemd.container import network
+
+    conf = tmp_path / "conman.conf"
+    monkeypatch.setenv("CONMAN_CONFIG", os.fspath(conf))
+    monkeypatch.setattr(network, "NETAVARK", (os.fspath(tmp_path / "netavark"),))
+    report = syscheck.Report()
+    syscheck.check_networks(report)
+    assert report.facts == [("network", "bridge (the default)")]
+    assert report.problems == [
+        "bridge networks, the default, need netavark: apt-get install netavark (or set `network = host` in "
+        "/etc/conman/conman.conf)"]  # fmt: skip
+    conf.write_text("network = host\n")
+    report = syscheck.Report()
+    syscheck.check_networks(report)
+    assert (report.facts, report.problems) == ([("network", "host (the default)")], [])
