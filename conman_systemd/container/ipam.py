@@ -18,6 +18,7 @@ from conman_systemd.errors import ConmanError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Any
 
     from conman_systemd.container.paths import Paths
 
@@ -70,12 +71,12 @@ def _lock(paths: Paths) -> FileLock:
     return FileLock(os.path.join(paths.network_run, "leases.lock"))
 
 
-def lease(paths: Paths, network: dict[str, object], cid: str, wanted: str = "", prefer: str = "") -> str:
+def lease(paths: Paths, network: dict[str, Any], cid: str, wanted: str = "", prefer: str = "") -> str:
     """The container's address on network: its lease if it has one; else wanted (--ip, an error
     when taken), else prefer (its address of the last start) when free, else the first free."""
     name = str(network["name"])
-    subnet = str(network["subnets"][0]["subnet"])  # type: ignore[index]
-    gateway = str(network["subnets"][0].get("gateway") or "")  # type: ignore[index]
+    subnet = str(network["subnets"][0]["subnet"])
+    gateway = str(network["subnets"][0].get("gateway") or "")
     with _lock(paths):
         taken = leases(paths, name)
         own = [ip for ip, holder in taken.items() if holder == cid]
