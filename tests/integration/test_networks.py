@@ -105,8 +105,11 @@ def test_published_ports_answer_on_the_sandbox_s_addresses(net: Conman) -> None:
 
 
 def test_container_none_and_host_networks(net: Conman) -> None:
-    net.ok("run", "-d", "--name", "a", *HTTPD)
+    net.ok("run", "-d", "--name", "a", "--ip", "10.90.0.77", "--mac-address", "92:d0:c6:0a:29:33", *HTTPD)
     address = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
+    assert address == "10.90.0.77"
+    assert net.ok("inspect", "-f", "{{.NetworkSettings.MacAddress}}", "a") == "92:d0:c6:0a:29:33\n"
+    assert "link/ether 92:d0:c6:0a:29:33 " in net.ok("exec", "a", "ip", "-o", "link", "show", "eth0")
     shared = net.ok("run", "--rm", "--network", "container:a", "busybox", "sh", "-c",
                     "ip -o -4 addr show eth0; wget -qO- http://127.0.0.1/")  # fmt: skip
     assert f"inet {address}/24" in shared and shared.endswith("hello\n")

@@ -181,3 +181,26 @@ def test_generate_keeps_volumes_readiness_health_and_the_log_limit(tmp_path: Pat
     for field in ("volumes", "sdnotify", "watchdog", "health", "log_burst", "log_interval"):
         assert getattr(copy, field) == getattr(spec, field), field
     assert spec.health is not None and spec.health.on_failure == "restart" and spec.log_burst == 500
+
+
+def test_generate_keeps_the_network_its_ports_and_names(tmp_path: Path) -> None:
+    store_busybox_image(tmp_path)
+    paths = Paths(root=os.fspath(tmp_path), runroot=os.fspath(tmp_path / "run"))
+    first = _definition(tmp_path, (
+        "[Container]\nImage=busybox\nExec=httpd -f\nNetwork=blue\nNetworkAlias=www\nIp=10.90.1.9\n"
+        "MacAddress=92:d0:c6:0a:29:33\nPublish=127.0.0.1:8080-8081:80-81\nPublish=53/udp\nAddHost=gw:host-gateway\n"
+    ), name="web")  # fmt: skip
+    spec = build_spec(generator.options(definition.parse(first)), ImageStore(paths))
+    assert (spec.network, spec.networks, spec.network_aliases, spec.ip) == (
+        "bridge",
+        ("blue",),
+        ("www",),
+        "10.90.1.9",
+    )
+    text = definition_text(spec.replace(ports=(spec.ports[0], spec.ports[1].replace(host_port=40000))), ())
+    assert "Publish=127.0.0.1:8080-8081:80-81/tcp\nPublish=40000:53/udp\n" in text  # a picked port as picked
+    copy = build_spec(
+        generator.options(definition.parse(_definition(tmp_path, text, name="web"))), ImageStore(paths)
+    )
+    for field in ("network", "networks", "network_aliases", "ip", "mac_address", "add_hosts"):
+        assert getattr(copy, field) == getattr(spec, field), field
