@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from conman_systemd.container.paths import BACKOFF_RECORDS, USER_STOPPED, remove_records, write_record
@@ -133,8 +134,18 @@ class Lifecycle:
         self.store.save(updated)
 
     def kill(self, spec: ContainerSpec, sig: int) -> None:
+        """The signal goes to the container's init, as docker's: the unit's main process once the
+        shim handed over; else (-i, -t, health checks, --sdnotify=container) the shim is the main
+        process and the init is signalled itself."""
         if not self.running(spec):
             raise ConmanError(f"container {spec.name} is not running")
+        pid = int(self.store.records(spec.id).started.get("pid") or 0) if spec.shim_stays else 0
+        if pid:
+            try:
+                os.kill(pid, sig)
+                return
+            except ProcessLookupError:
+                raise ConmanError(f"container {spec.name} is not running") from None
         self.systemd.kill(spec.unit, "main", sig)
 
     def remove(self, spec: ContainerSpec, force: bool, volumes: bool = False) -> None:

@@ -47,8 +47,12 @@ CASES = [
     (["run", "--stop-timeout", "-1", "busybox", "true"], "Error: invalid stop timeout -1: it must be 0 or more seconds\n"),
     (["run", "--restart", "sometimes", "busybox", "true"],
      'Error: invalid restart policy "sometimes": use no, on-failure[:N], always or unless-stopped\n'),
+    # (the session's sandbox shares the host's network: a bridge there would change the host's)
     (["run", "--network", "bridge", "busybox", "true"],
-     'Error: invalid network "bridge": use host, none or container:NAME\n'),
+     "Error: this sandbox shares the host's network: bridge networks would change the host's\n"
+     "Hint: use `conman sandbox --network private`, or --network host\n"),
+    (["run", "--network", "a/b", "busybox", "true"],
+     'Error: invalid network "a/b": use bridge, host, none, container:NAME or a network name\n'),
     (["run", "--network", "container:nosuch", "busybox", "true"], NO_CONTAINER),
     (["run", "--rm", "--restart", "always", "busybox", "true"],
      "Error: --rm and --restart cannot be used together\nHint: a restarted container is never removed\n"),

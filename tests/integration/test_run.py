@@ -80,6 +80,14 @@ def test_kill_by_signal_records_128_plus_n(clean: Conman) -> None:
     assert clean.ok("wait", "victim") == "137\n"
 
 
+def test_kill_signals_the_container_s_init_when_the_shim_stays(clean: Conman) -> None:
+    # A health check keeps the shim as the unit's main process: the signal is still the app's.
+    clean.ok("run", "-d", "--name", "app", "--health-cmd", "true", "--health-interval", "1h", "busybox",
+             "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done")  # fmt: skip
+    clean.ok("kill", "-s", "USR1", "app")
+    assert clean.ok("wait", "app") == "7\n"
+
+
 def test_a_thousand_lines_reach_the_journal_and_logs_in_order(clean: Conman) -> None:
     script = 'i=0; while [ $i -lt 1000 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done'
     fg = clean("run", "--name", "chatty", "busybox", "sh", "-c", script)
@@ -174,6 +182,7 @@ def test_ps_lists_running_and_exited_containers_and_rm_removes_them(clean: Conma
         "COMMAND",
         "CREATED",
         "STATUS",
+        "PORTS",  # docker's columns
         "NAMES",
     ]
     up = next(line for line in table.splitlines() if line.rstrip().endswith(" up"))

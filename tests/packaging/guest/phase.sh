@@ -19,6 +19,7 @@ if [ "$boot" = 1 ]; then
     apt-get install -y -q /root/conman.deb runc && say install ok
     # The guest shares the build machine's network: its containers must too (a bridge would
     # change the machine's interfaces and firewall).
+    mkdir -p /etc/conman
     echo "network = host" >/etc/conman/conman.conf
     if conman system check >/dev/null 2>"$out/check.err"; then
         say check ok
