@@ -182,6 +182,10 @@ def network_fields(opts: RunOptions, exposed: list[str]) -> dict[str, Any]:
                        ("--ip", opts.ip), ("--mac-address", opts.mac_address),
                        ("--add-host HOST:host-gateway", gateway))  # fmt: skip
         given_flags = [flag for flag, value in bridge_only if value]
+        if given_flags and opts.network is None:  # the default: host, in a sandbox that says why
+            from conman_systemd.core.networks import check_bridges_allowed
+
+            check_bridges_allowed()
         if given_flags:
             raise ConmanError(f"{given_flags[0]} needs a bridge network, not --network {network}",
                               hint="give --network bridge or a network's name")  # fmt: skip

@@ -51,6 +51,9 @@ CASES = [
     (["run", "--network", "bridge", "busybox", "true"],
      "Error: this sandbox shares the host's network: bridge networks would change the host's\n"
      "Hint: use `conman sandbox --network private`, or --network host\n"),
+    (["run", "-p", "8080:80", "busybox", "true"],
+     "Error: this sandbox shares the host's network: bridge networks would change the host's\n"
+     "Hint: use `conman sandbox --network private`, or --network host\n"),
     (["run", "--network", "a/b", "busybox", "true"],
      'Error: invalid network "a/b": use bridge, host, none, container:NAME or a network name\n'),
     (["run", "--network", "container:nosuch", "busybox", "true"], NO_CONTAINER),
