@@ -41,6 +41,18 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+def listing(
+    rows: Sequence[Mapping[str, Any]], fmt: str | None, default: str, headers: Mapping[str, str]
+) -> str:
+    """An ls command's output: one JSON object a line (--format json), else the rows through the
+    template given or the default."""
+    if fmt == "json":
+        import json
+
+        return "\n".join(json.dumps(r) for r in rows)
+    return formatted(rows, fmt or default, headers)
+
+
 def formatted(rows: Sequence[Mapping[str, Any]], template: str, headers: Mapping[str, str]) -> str:
     """rows through a Go template (docker's --format); `table TEMPLATE` adds the header (the
     template run over headers) and aligns the tab-separated columns ("\\t" as typed works too)."""

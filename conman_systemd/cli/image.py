@@ -162,7 +162,7 @@ def tag(app: App, source: str, target: str) -> None:
 @click.pass_obj
 def ls(app: App, show_all: bool, quiet: bool, digests: bool, no_trunc: bool, fmt: str | None) -> None:
     """List images (docker's `images`)."""
-    from conman_systemd.cli.columns import formatted
+    from conman_systemd.cli.columns import listing
     from conman_systemd.image.view import HEADERS, ls_rows, ls_template
 
     images = _store(app).all()  # -a: docker's, for intermediate build images conman never has
@@ -171,11 +171,7 @@ def ls(app: App, show_all: bool, quiet: bool, digests: bool, no_trunc: bool, fmt
             click.echo(i)
         return
     rows = ls_rows(images, full_ids=no_trunc)
-    if fmt == "json":
-        import json
-
-        click.echo("\n".join(json.dumps(r) for r in rows))
-    elif text := formatted(rows, fmt or ls_template(digests), HEADERS):
+    if text := listing(rows, fmt, ls_template(digests), HEADERS):
         click.echo(text)
 
 

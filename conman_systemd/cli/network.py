@@ -78,7 +78,7 @@ def _row(n: dict[str, Any]) -> dict[str, str]:
 @click.pass_obj
 def ls(app: App, quiet: bool, fmt: str | None) -> None:
     """List networks."""
-    from conman_systemd.cli.columns import formatted
+    from conman_systemd.cli.columns import listing
 
     found = _networks(app).all()
     if quiet:
@@ -86,11 +86,7 @@ def ls(app: App, quiet: bool, fmt: str | None) -> None:
             click.echo(n["name"])
         return
     rows = [_row(n) for n in found]
-    if fmt == "json":
-        import json
-
-        click.echo("\n".join(json.dumps(r) for r in rows))
-    elif text := formatted(rows, fmt or "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Subnet}}", HEADERS):
+    if text := listing(rows, fmt, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Subnet}}", HEADERS):
         click.echo(text)
 
 

@@ -75,7 +75,7 @@ def create(app: App, name: str | None, labels: tuple[str, ...], driver: str, opt
 @click.pass_obj
 def ls(app: App, quiet: bool, filters: tuple[str, ...], fmt: str | None) -> None:
     """List volumes."""
-    from conman_systemd.cli.columns import formatted
+    from conman_systemd.cli.columns import listing
 
     volumes = _volumes(app)
     matches = _filter(volumes.all(), filters, _containers(app))
@@ -84,11 +84,7 @@ def ls(app: App, quiet: bool, filters: tuple[str, ...], fmt: str | None) -> None
             click.echo(v.name)
         return
     rows = [_row(app, v) for v in matches]
-    if fmt == "json":
-        import json
-
-        click.echo("\n".join(json.dumps(r) for r in rows))
-    elif text := formatted(rows, fmt or "table {{.Driver}}\t{{.Name}}", HEADERS):
+    if text := listing(rows, fmt, "table {{.Driver}}\t{{.Name}}", HEADERS):
         click.echo(text)
 
 

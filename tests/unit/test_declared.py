@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conman_systemd.container.paths import Paths
+from conman_systemd.container.spec import ContainerSpec
 from conman_systemd.core import unit
 from conman_systemd.core.create import build_spec
 from conman_systemd.core.unit_file import exec_line
@@ -167,40 +168,35 @@ def test_prepare_refuses_a_definition_changed_since_the_unit_was_made(tmp_path: 
     assert not (tmp_path / "root").exists()
 
 
+def _declared_spec(tmp_path: Path, text: str, name: str) -> ContainerSpec:
+    """The spec of a definition (text), with the busybox image stored under tmp_path."""
+    if not (tmp_path / "images").exists():
+        store_busybox_image(tmp_path)
+    images = ImageStore(Paths(root=os.fspath(tmp_path), runroot=os.fspath(tmp_path / "run")))
+    return build_spec(generator.options(definition.parse(_definition(tmp_path, text, name=name))), images)
+
+
 def test_generate_keeps_volumes_readiness_health_and_the_log_limit(tmp_path: Path) -> None:
-    store_busybox_image(tmp_path)
-    paths = Paths(root=os.fspath(tmp_path), runroot=os.fspath(tmp_path / "run"))
-    first = _definition(tmp_path, (
+    spec = _declared_spec(tmp_path, (
         "[Container]\nImage=busybox\nExec=sleep 1000\nVolume=data:/var/lib/app:ro,nocopy\nVolume=/cache\n"
         "Sdnotify=container\nWatchdog=2.5\nHealthCmd=test -d /\nHealthInterval=5s\nHealthRetries=2\n"
         "HealthOnFailure=restart\nLogRateLimit=500/1m\n"
-    ), name="app")  # fmt: skip
-    spec = build_spec(generator.options(definition.parse(first)), ImageStore(paths))
-    again = definition.parse(_definition(tmp_path, definition_text(spec, ()), name="app"))
-    copy = build_spec(generator.options(again), ImageStore(paths))
+    ), "app")  # fmt: skip
+    copy = _declared_spec(tmp_path, definition_text(spec, ()), "app")
     for field in ("volumes", "sdnotify", "watchdog", "health", "log_burst", "log_interval"):
         assert getattr(copy, field) == getattr(spec, field), field
     assert spec.health is not None and spec.health.on_failure == "restart" and spec.log_burst == 500
 
 
 def test_generate_keeps_the_network_its_ports_and_names(tmp_path: Path) -> None:
-    store_busybox_image(tmp_path)
-    paths = Paths(root=os.fspath(tmp_path), runroot=os.fspath(tmp_path / "run"))
-    first = _definition(tmp_path, (
+    spec = _declared_spec(tmp_path, (
         "[Container]\nImage=busybox\nExec=httpd -f\nNetwork=blue\nNetworkAlias=www\nIp=10.90.1.9\n"
         "MacAddress=92:d0:c6:0a:29:33\nPublish=127.0.0.1:8080-8081:80-81\nPublish=53/udp\nAddHost=gw:host-gateway\n"
-    ), name="web")  # fmt: skip
-    spec = build_spec(generator.options(definition.parse(first)), ImageStore(paths))
-    assert (spec.network, spec.networks, spec.network_aliases, spec.ip) == (
-        "bridge",
-        ("blue",),
-        ("www",),
-        "10.90.1.9",
-    )
+    ), "web")  # fmt: skip
+    assert (spec.network, spec.networks, spec.network_aliases, spec.ip) == ("bridge", ("blue",), ("www",),
+                                                                           "10.90.1.9")  # fmt: skip
     text = definition_text(spec.replace(ports=(spec.ports[0], spec.ports[1].replace(host_port=40000))), ())
     assert "Publish=127.0.0.1:8080-8081:80-81/tcp\nPublish=40000:53/udp\n" in text  # a picked port as picked
-    copy = build_spec(
-        generator.options(definition.parse(_definition(tmp_path, text, name="web"))), ImageStore(paths)
-    )
+    copy = _declared_spec(tmp_path, text, "web")
     for field in ("network", "networks", "network_aliases", "ip", "mac_address", "add_hosts"):
         assert getattr(copy, field) == getattr(spec, field), field
