@@ -54,6 +54,14 @@ class System:
         return self.run(["sh", "-c", script], **kw)  # type: ignore[arg-type]
 
 
+def booted(sandbox: Sandbox, what: str = "sandbox") -> System:
+    """A System in sandbox, named in the summary of what the integration tests ran against."""
+    system = System(sandbox)
+    version = system.run(["systemctl", "--version"]).stdout.split("\n")[0]
+    _where.append(f"{version} booted in {what} {sandbox.name} (PID 1 = host pid {sandbox.pid1})")
+    return system
+
+
 @pytest.fixture(scope="session")
 def system() -> Iterator[System]:
     if systemd_is_pid1():
@@ -66,9 +74,7 @@ def system() -> Iterator[System]:
             "run as root or deselect them with -m 'not systemd and not sandbox'"
         )
     with Sandbox() as sandbox:
-        version = System(sandbox).run(["systemctl", "--version"]).stdout.split("\n")[0]
-        _where.append(f"{version} booted in sandbox {sandbox.name} (PID 1 = host pid {sandbox.pid1})")
-        yield System(sandbox)
+        yield booted(sandbox)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conman_systemd.sandbox.launcher import Sandbox
-from tests.conftest import System
+from tests.conftest import System, booted
 from tests.integration.conftest import RUNTIMES, Conman, until
 
 pytestmark = pytest.mark.systemd
@@ -22,7 +22,7 @@ HTTPD = ["-v", "/tmp/www:/www:ro", "busybox", "httpd", "-f", "-p", "80", "-h", "
 @pytest.fixture(scope="module", params=RUNTIMES)
 def netbox(request: pytest.FixtureRequest) -> Iterator[Conman]:
     with Sandbox(private_network=True) as sandbox:
-        c = Conman(System(sandbox), request.param)
+        c = Conman(booted(sandbox, "a private-network sandbox"), request.param)
         c.ok("image", "import", "busybox")
         assert c.sh(WWW).returncode == 0
         yield c
@@ -227,12 +227,17 @@ def test_connect_and_disconnect_a_running_container(net: Conman) -> None:
     net.ok("run", "-d", "--name", "a", "--network", "blue", *HTTPD)
     net.ok("run", "-d", "--name", "b", "busybox", "sleep", "1000")
     a = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
-    net.ok("network", "connect", "blue", "b")
+    assert "can't find a: NXDOMAIN" in net("exec", "b", "nslookup", "a").stdout
+    net.ok("network", "connect", "--alias", "bee", "blue", "b")
     eth1 = net.ok("exec", "b", "ip", "-o", "-4", "addr", "show", "eth1")
     assert " inet 10.90.1." in eth1, eth1
     assert net.ok("exec", "b", "ip", "route", "get", a).split()[2] == "eth1"  # a's bridge, directly
     assert fetch(net, f"http://{a}/", inside="b") == "hello\n"
+    assert fetch(net, "http://a/", inside="b") == "hello\n"  # a's name, from b's first name server
+    b_blue = net.ok("inspect", "-f", "{{.NetworkSettings.Networks.blue.IPAddress}}", "b").strip()
+    assert f"Address: {b_blue}" in net.ok("exec", "a", "nslookup", "bee")  # and b's alias, from a
     assert net.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "b") == "2\n"
     net.ok("network", "disconnect", "blue", "b")
     assert "eth1" not in net.ok("exec", "b", "ip", "-o", "link")
+    assert "can't find a: NXDOMAIN" in net("exec", "b", "nslookup", "a").stdout
     assert net.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "b") == "1\n"
