@@ -77,6 +77,15 @@ def default_network() -> str:
         from conman_systemd.core.network_options import parse_network
 
         return parse_network(chosen)
-    from conman_systemd.core.networks import shares_host_network_in_sandbox
-
     return "host" if shares_host_network_in_sandbox() else "bridge"
+
+
+SANDBOX_NETWORK = "/run/conman-sandbox/network"  # "host" in a `conman sandbox` sharing the host's
+
+
+def shares_host_network_in_sandbox() -> bool:
+    try:
+        with open(SANDBOX_NETWORK) as f:
+            return f.read().strip() == "host"
+    except OSError:
+        return False

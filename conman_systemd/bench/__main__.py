@@ -169,7 +169,7 @@ def main() -> int:
             results["run --rm true"] = samples = measure(run_rm_true(setup), args.rounds)
             tables.append(table("run --rm true", samples, "conman run --rm (crun)"))
         if "bridge" in groups:
-            from conman_systemd.core.networks import shares_host_network_in_sandbox
+            from conman_systemd.config import shares_host_network_in_sandbox
 
             if shares_host_network_in_sandbox():
                 print("(bridge: skipped in a sandbox sharing the host's network: use --network private)")

@@ -26,19 +26,16 @@ if TYPE_CHECKING:
     from conman_systemd.container.spec import ContainerSpec
 
 DEFAULT_NETWORK = "conman"
-SANDBOX_NETWORK = "/run/conman-sandbox/network"  # "host" in a `conman sandbox` sharing the host's
-
-
-def shares_host_network_in_sandbox() -> bool:
-    try:
-        with open(SANDBOX_NETWORK) as f:
-            return f.read().strip() == "host"
-    except OSError:
-        return False
 
 
 def check_bridges_allowed() -> None:
-    """A sandbox that shares the host's network must not change it (bridges, sysctls, rules)."""
+    """A sandbox that shares the host's network must not change it (bridges, sysctls, rules);
+    and bridges need netavark and aardvark-dns."""
+    from conman_systemd.config import shares_host_network_in_sandbox
+    from conman_systemd.container.network import AARDVARK, INSTALL_HINT, NETAVARK, installed
+
+    if not (installed(NETAVARK) and installed(AARDVARK)):
+        raise ConmanError("bridge networks need netavark and aardvark-dns", hint=INSTALL_HINT)
     if shares_host_network_in_sandbox():
         raise ConmanError("this sandbox shares the host's network: bridge networks would change the host's",
                           hint="use `conman sandbox --network private`, or --network host")  # fmt: skip

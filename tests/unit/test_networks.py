@@ -229,3 +229,14 @@ def test_system_check_names_what_bridges_lack(tmp_path: Path, monkeypatch: pytes
     report = syscheck.Report()
     syscheck.check_networks(report)
     assert (report.facts, report.problems) == ([("network", "host (the default)")], [])
+
+
+def test_bridges_need_netavark_and_aardvark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conman_systemd.container import network
+    from conman_systemd.core.networks import check_bridges_allowed
+
+    monkeypatch.setattr(network, "AARDVARK", (os.fspath(tmp_path / "aardvark-dns"),))
+    with pytest.raises(ConmanError) as e:
+        check_bridges_allowed()
+    assert (e.value.message, e.value.hint) == (
+        "bridge networks need netavark and aardvark-dns", "apt-get install netavark aardvark-dns (or use --network host)")  # fmt: skip
