@@ -115,6 +115,14 @@ def test_container_none_and_host_networks(net: Conman) -> None:
     assert f"inet {address}/24" in shared and shared.endswith("hello\n")
     links = net.ok("run", "--rm", "--network", "none", "busybox", "ip", "-o", "link").splitlines()
     assert [line.split(":")[1].strip() for line in links] == ["lo"]
+    interactive = net(
+        "run", "--rm", "-i", "busybox", "sh", "-c", "cat; ip -o -4 addr show eth0", input="typed\n"
+    )
+    assert (
+        interactive.returncode == 0
+        and interactive.stdout.startswith("typed\n")
+        and " inet 10.90.0." in interactive.stdout
+    )
     host = net.ok("run", "--rm", "--network", "host", "busybox", "ip", "-o", "link").splitlines()
     assert "conman0" in {line.split(":")[1].strip() for line in host}  # the sandbox's own bridge
 
