@@ -44,8 +44,8 @@ def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str]
     base = host_hosts if spec.network == "host" and host_hosts else LOOPBACK
     if base and not base.endswith("\n"):
         base += "\n"
-    if addresses:  # docker's: the host name, podman's: the name too
-        names = " ".join(dict.fromkeys(n for n in (spec.hostname, spec.name) if n))
+    if addresses:  # docker's: the host name; podman's: the name and the aliases too
+        names = " ".join(dict.fromkeys(n for n in (spec.hostname, spec.name, *spec.network_aliases) if n))
         base += "".join(f"{address}\t{names}\n" for address in addresses)
     elif spec.hostname and spec.hostname not in _names(base):
         base += f"127.0.1.1\t{spec.hostname}\n"  # as Debian names a host without a fixed address

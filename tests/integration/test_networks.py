@@ -76,7 +76,7 @@ def test_containers_on_one_network_reach_each_other_by_name_and_one_on_another_c
     hosts = net.ok("exec", "a", "cat", "/etc/hosts")
     address = net.ok("inspect", "-f", "{{.NetworkSettings.Networks.blue.IPAddress}}", "a").strip()
     assert f"{address}\t" in hosts and hosts.split(f"{address}\t")[1].split("\n")[0].split() == [
-        net.ok("inspect", "-f", "{{.Config.Hostname}}", "a").strip(), "a"]  # fmt: skip
+        net.ok("inspect", "-f", "{{.Config.Hostname}}", "a").strip(), "a", "www"]  # fmt: skip
     gateway = json.loads(net.ok("network", "inspect", "blue"))[0]["IPAM"]["Config"][0]["Gateway"]
     assert net.ok("exec", "b", "cat", "/etc/resolv.conf").splitlines()[0] == f"nameserver {gateway}"
     assert f"{gateway}\tgw\n" in net.ok("exec", "b", "cat", "/etc/hosts")

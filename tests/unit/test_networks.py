@@ -240,3 +240,15 @@ def test_bridges_need_netavark_and_aardvark(tmp_path: Path, monkeypatch: pytest.
         check_bridges_allowed()
     assert (e.value.message, e.value.hint) == (
         "bridge networks need netavark and aardvark-dns", "apt-get install netavark aardvark-dns (or use --network host)")  # fmt: skip
+
+
+def test_publish_all_adds_the_image_s_ports_that_no_publish_covers() -> None:
+    from conman_systemd.core.create import network_fields, run_options
+
+    opts = run_options("run", {"image": "busybox", "command": (), "publish": ("8080:80",), "publish_all": True,
+                               "network": "bridge"})  # fmt: skip
+    fields = network_fields(opts, ["80/tcp", "53/udp", "443/tcp"])
+    assert fields["ports"] == (Port(host_port=8080, container_port=80),
+                               Port(host_port=0, container_port=53, protocol="udp"),
+                               Port(host_port=0, container_port=443))  # fmt: skip
+    assert (fields["network"], fields["networks"]) == ("bridge", ("conman",))

@@ -172,12 +172,12 @@ def test_hosts_and_resolv_conf_on_a_bridge() -> None:
     from conman_systemd.container.etc_files import hosts_text, resolv_text
 
     spec = ContainerSpec(id="c" * 64, name="web", image="busybox", image_id="", rootfs="", command=("sh",),
-                         hostname="box", network="bridge", networks=("conman",),
+                         hostname="box", network="bridge", networks=("conman",), network_aliases=("www",),
                          add_hosts=("host:host-gateway", "db:10.1.2.3"))  # fmt: skip
     host_hosts = "127.0.0.1 localhost\n10.0.0.5 buildhost\n"
     assert hosts_text(spec, host_hosts, ["10.90.0.7"], "10.90.0.1") == (
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"  # never the host's lines
-        "10.90.0.7\tbox web\n10.90.0.1\thost\n10.1.2.3\tdb\n"
+        "10.90.0.7\tbox web www\n10.90.0.1\thost\n10.1.2.3\tdb\n"
     )
     # Before its first start (no address yet): no line for the gateway
     assert hosts_text(spec, host_hosts).endswith("127.0.1.1\tbox\n10.1.2.3\tdb\n")
