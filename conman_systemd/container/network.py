@@ -14,6 +14,7 @@ import os
 
 from conman_systemd import fastjson, runner
 from conman_systemd.container import etc_files, ipam, mounts
+from conman_systemd.container.filelock import FileLock
 from conman_systemd.container.paths import read_json, read_record, write_atomic, write_record
 from conman_systemd.errors import EXIT_ENGINE, ConmanError
 from conman_systemd.log import debug
@@ -83,10 +84,12 @@ def _netavark(paths: Paths, verb: str, options_file: str, netns: str) -> str:
     if not (netavark and aardvark):
         raise ConmanError("bridge networks need netavark and aardvark-dns", hint=INSTALL_HINT,
                           exit_code=EXIT_ENGINE)  # fmt: skip
-    os.makedirs(paths.network_run, mode=0o700, exist_ok=True)
     argv = [netavark, "--config", paths.network_run, "--aardvark-binary", aardvark, "--file", options_file,
             verb, netns]  # fmt: skip
-    result = runner.run(argv, check=False, timeout=60)
+    # One netavark at a time, as podman runs it: two at once race on the bridge and the firewall
+    # chains of a network ("Chain already exists"), and a teardown could remove what a setup made.
+    with FileLock(os.path.join(paths.network_run, "netavark.lock")):
+        result = runner.run(argv, check=False, timeout=60)
     if result.returncode != 0:
         text = (result.stdout or result.stderr).strip()
         try:

@@ -168,6 +168,24 @@ def test_nothing_of_its_network_is_left_after_the_container_ends(net: Conman, en
     assert until(lambda: _traces(net, cid, address) == [], 10), _traces(net, cid, address)
 
 
+def test_containers_started_at_once_on_a_new_network_all_run_and_leave_nothing(net: Conman) -> None:
+    # netavark runs one at a time: two setups at once race on the bridge and its firewall chains
+    net.ok("network", "create", "blue")
+    script = "for i in 1 2 3 4 5 6; do conman run -d --name c$i --network blue busybox sleep 1000 >/dev/null & done; wait"
+    assert net.sh(script).returncode == 0
+    assert sorted(net.ok("ps", "--format", "{{.Names}}").split()) == [f"c{i}" for i in range(1, 7)]
+    addresses = {
+        net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", f"c{i}").strip() for i in range(1, 7)
+    }
+    assert len(addresses) == 6
+    assert net.sh("for i in 1 2 3 4 5 6; do conman rm -f c$i >/dev/null & done; wait").returncode == 0
+    assert (
+        net.sh("for i in 1 2 3 4; do conman run --rm --network blue busybox true & done; wait").returncode
+        == 0
+    )
+    assert net.ok("ps", "-aq") == ""  # (the fixture checks that no veth, rule or lease is left)
+
+
 def test_a_restarted_container_keeps_its_address(net: Conman) -> None:
     net.ok("run", "-d", "--name", "a", "--restart", "always", "busybox", "sh", "-c", "sleep 0.3; exit 1")
     first = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
