@@ -1,4 +1,5 @@
-"""`ps --filter KEY=VALUE`, docker's keys: name, id, label, status, ancestor, exited.
+"""`ps --filter KEY=VALUE`, docker's keys: name, id, label, status, ancestor, exited, network,
+publish.
 
 Filters of one key widen (any may match), of different keys narrow (all must), as in docker.
 A name is a regular expression searched in the name, as docker has it.
@@ -50,6 +51,19 @@ def _exited(c: ContainerInfo, value: str) -> bool:
     return str(c.state) == "exited" and c.records.exit_code == int(value)
 
 
+def _network(c: ContainerInfo, value: str) -> bool:
+    return value in c.spec.networks if c.spec.bridged else value == c.spec.network
+
+
+def _publish(c: ContainerInfo, value: str) -> bool:
+    """docker's: a host port, PORT or PORT/PROTO (tcp when not given)."""
+    port, _, protocol = value.partition("/")
+    if not port.isdigit():
+        raise ConmanError(f"invalid filter publish={quoted(value)}: use PORT[/PROTO]")
+    return any(p.protocol == (protocol or "tcp") and p.host_port <= int(port) < p.host_port + p.count
+               for p in c.spec.ports)  # fmt: skip
+
+
 MATCHERS: dict[str, Callable[[ContainerInfo, str], bool]] = {
     "name": _name,
     "id": lambda c, value: c.spec.id.startswith(value),
@@ -57,6 +71,8 @@ MATCHERS: dict[str, Callable[[ContainerInfo, str], bool]] = {
     "status": _status,
     "ancestor": _ancestor,
     "exited": _exited,
+    "network": _network,
+    "publish": _publish,
 }
 
 

@@ -98,6 +98,9 @@ def test_published_ports_answer_on_the_sandbox_s_addresses(net: Conman) -> None:
     table = net.ok("ps", "--format", "{{.Names}} {{.Ports}}").splitlines()
     assert sorted(table) == sorted(["one 127.0.0.1:8080->80/tcp", "two 0.0.0.0:8081->80/tcp",
                                     f"any 0.0.0.0:{port}->80/tcp"])  # fmt: skip
+    assert net.ok("ps", "--filter", "publish=8081", "--format", "{{.Names}}") == "two\n"
+    assert net.ok("ps", "--filter", "publish=8080/udp", "--format", "{{.Names}}") == ""
+    assert net.ok("ps", "--filter", "network=conman", "-q").count("\n") == 3
     ports = json.loads(net.ok("inspect", "-f", "{{json .NetworkSettings.Ports}}", "one"))
     assert ports == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}
     received, sent = net.ok("stats", "--no-stream", "--format", "{{.NetIO}}", "one").strip().split(" / ")

@@ -279,7 +279,8 @@ def test_ps_formats_and_filters_as_docker(clean: Conman) -> None:
     bad = clean("ps", "-f", "colour=red")
     assert (bad.returncode, bad.stderr) == (
         125,
-        'Error: invalid filter "colour=red"\nHint: use KEY=VALUE, KEY one of name, id, label, status, ancestor, exited\n',
+        'Error: invalid filter "colour=red"\nHint: use KEY=VALUE, KEY one of name, id, label, status, ancestor, '
+        "exited, network, publish\n",
     )
     bad = clean("ps", "--format", "{{.Nope}}")
     assert (bad.returncode, bad.stderr) == (125, 'Error: invalid format "{{.Nope}}": no field .Nope\n')
