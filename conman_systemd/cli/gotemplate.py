@@ -1,5 +1,6 @@
 """The part of Go's text/template that docker users write in `--format`: fields (`.State.Pid`),
-pipes, `if`/`else`, `range`, `with`, and the functions json, index, len, upper, lower, title,
+pipes, `if`/`else`, `range` (with `$v :=` or `$k, $v :=`), `with`, variables (`$`, `$v.Field`), and
+the functions json, index, len, upper, lower, title,
 join, split, print, printf, println, eq, ne, lt, le, gt, ge, not, and, or. Anything else is
 refused with one line, never printed back literally.
 
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    Node = tuple[Any, ...]  # ("text", s) | ("pipe", cmds) | ("if"|"range"|"with", pipe, body, other)
+    # ("text", s) | ("pipe", cmds) | ("if"|"range"|"with", pipe, body, other, variables)
+    Node = tuple[Any, ...]
+    Variables = dict[str, Any]
 
 
 class _Error(Exception):
@@ -162,7 +165,13 @@ def _pipeline(words: list[str]) -> list[list[Any]]:
     """Commands split at |; a parenthesised pipeline is one argument."""
     commands: list[list[Any]] = [[]]
     stack: list[list[list[Any]]] = []
+    closed = False  # the word before was ")": a field right after it is of its value
     for word in words:
+        if closed and word.startswith("."):
+            commands[-1][-1] = (*commands[-1][-1], word)
+            closed = False
+            continue
+        closed = word == ")"
         if word == "(":
             stack.append(commands)
             commands = [[]]
@@ -182,6 +191,17 @@ def _pipeline(words: list[str]) -> list[list[Any]]:
     return commands
 
 
+def _declared(words: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """`$v := PIPE` or `$k, $v := PIPE`: the variables' names and the pipeline."""
+    if ":=" not in words:
+        return (), words
+    at = words.index(":=")
+    names = tuple(n for n in " ".join(words[:at]).replace(",", " ").split())
+    if not 1 <= len(names) <= 2 or not all(n.startswith("$") and n[1:].isidentifier() for n in names):
+        raise _Error(f"bad variable declaration {' '.join(words[:at])}")
+    return names, words[at + 1 :]
+
+
 def parse(template: str) -> list[Node]:
     nodes: list[Node] = []
     stack: list[tuple[list[Node], Node]] = []  # (the enclosing body, the open block)
@@ -195,7 +215,8 @@ def parse(template: str) -> list[Node]:
             continue
         keyword = words[0]
         if keyword in ("if", "range", "with"):
-            block: Node = (keyword, _pipeline(words[1:]), [], [])
+            names, pipe = _declared(words[1:])
+            block: Node = (keyword, _pipeline(pipe), [], [], names)
             nodes.append(block)
             stack.append((nodes, block))
             nodes = block[2]
@@ -226,11 +247,17 @@ def _field(dot: Any, path: str) -> Any:
     return value
 
 
-def _argument(word: Any, dot: Any) -> Any:
-    if isinstance(word, tuple):
-        return _run(word[1], dot)
+def _argument(word: Any, dot: Any, variables: Variables) -> Any:
+    if isinstance(word, tuple):  # ("sub", pipeline) or ("sub", pipeline, ".Field")
+        value = _run(word[1], dot, variables)
+        return _field(value, word[2]) if len(word) > 2 else value
     if word.startswith("."):
         return _field(dot, word)
+    if word.startswith("$"):
+        name, _, path = word.partition(".")
+        if name not in variables:
+            raise _Error(f"undefined variable: {name}")
+        return _field(variables[name], path)
     if word[0] in '"`':
         return json.loads(word) if word[0] == '"' else word[1:-1]
     if word in ("true", "false"):
@@ -243,13 +270,13 @@ def _argument(word: Any, dot: Any) -> Any:
         raise _Error(f'function "{word}" not defined') from None
 
 
-def _run(commands: list[list[Any]], dot: Any) -> Any:
+def _run(commands: list[list[Any]], dot: Any, variables: Variables) -> Any:
     value: Any = None
     for n, command in enumerate(commands):
         first = command[0]
         piped = [value] if n else []
         if isinstance(first, str) and first in FUNCTIONS:
-            args = [_argument(w, dot) for w in command[1:]] + piped
+            args = [_argument(w, dot, variables) for w in command[1:]] + piped
             try:
                 value = FUNCTIONS[first](*args)
             except TypeError:
@@ -259,35 +286,43 @@ def _run(commands: list[list[Any]], dot: Any) -> Any:
         elif len(command) > 1 or piped:
             raise _Error(f"{show(first)} is not a function")
         else:
-            value = _argument(first, dot)
+            value = _argument(first, dot, variables)
     return value
 
 
-def _execute(nodes: list[Node], dot: Any, out: list[str]) -> None:
+def _items(value: Any) -> list[tuple[Any, Any]]:
+    """(key, element) of what range goes over: a map's in its keys' order (as Go's), a list's."""
+    if isinstance(value, dict):
+        return [(k, value[k]) for k in sorted(value)]
+    if isinstance(value, list | tuple):
+        return list(enumerate(value))
+    raise _Error(f"range can't iterate over {show(value)}")
+
+
+def _execute(nodes: list[Node], dot: Any, out: list[str], variables: Variables) -> None:
     for node in nodes:
         kind = node[0]
         if kind == "text":
             out.append(node[1])
         elif kind == "pipe":
-            out.append(show(_run(node[1], dot)))
+            out.append(show(_run(node[1], dot, variables)))
         else:
-            value = _run(node[1], dot)
+            value, names = _run(node[1], dot, variables), node[4]
             if kind == "range" and _true(value):
-                items = value.values() if isinstance(value, dict) else value
-                if not isinstance(items, list | tuple | type({}.values())):
-                    raise _Error(f"range can't iterate over {show(value)}")
-                for item in items:
-                    _execute(node[2], item, out)
+                for key, item in _items(value):
+                    bound = dict(zip(names, (key, item) if len(names) == 2 else (item,), strict=False))
+                    _execute(node[2], item, out, {**variables, **bound})
             elif kind != "range" and _true(value):
-                _execute(node[2], value if kind == "with" else dot, out)
+                bound = {names[-1]: value} if names else {}
+                _execute(node[2], value if kind == "with" else dot, out, {**variables, **bound})
             else:
-                _execute(node[3], dot, out)
+                _execute(node[3], dot, out, variables)
 
 
 def render(template: str, data: Any) -> str:
     try:
         out: list[str] = []
-        _execute(parse(template), data, out)
+        _execute(parse(template), data, out, {"$": data})
         return "".join(out)
     except (_Error, ValueError) as e:
         raise ConmanError(f"invalid format {quoted(template)}: {e}") from None

@@ -15,6 +15,10 @@ INFO: dict[str, Any] = {
     "State": {"Pid": 42, "Running": True, "ExitCode": 0, "Error": None},
     "Config": {"Cmd": ["sleep", "1"], "Labels": {"a": "1", "b.c": "2"}, "Env": []},
     "Mounts": [{"Source": "/s", "Destination": "/d"}, {"Source": "/t", "Destination": "/e"}],
+    "NetworkSettings": {
+        "Networks": {"red": {"IPAddress": "10.90.2.2"}, "blue": {"IPAddress": "10.90.1.2"}},
+        "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]},
+    },
 }
 
 
@@ -45,6 +49,19 @@ INFO: dict[str, Any] = {
         ("a {{- .Name -}} b", "awebb"),
         ("{{/* a comment */}}plain", "plain"),
         ("no actions", "no actions"),
+        # docker's documented idioms: ranges with variables, a field of a parenthesised value
+        ("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "10.90.1.2 10.90.2.2 "),  # keys' order
+        (
+            "{{range $n, $s := .NetworkSettings.Networks}}{{$n}}={{$s.IPAddress}} {{end}}",
+            "blue=10.90.1.2 red=10.90.2.2 ",
+        ),
+        (
+            "{{range $p, $conf := .NetworkSettings.Ports}}{{$p}} -> {{(index $conf 0).HostPort}}{{end}}",
+            "80/tcp -> 8080",
+        ),
+        ("{{range $i, $m := .Mounts}}{{$i}}:{{$m.Source}}@{{$.Name}} {{end}}", "0:/s@web 1:/t@web "),
+        ("{{range $m := .Mounts}}{{$m.Destination}}{{end}}", "/d/e"),
+        ("{{with $s := .State}}{{$s.Pid}}{{end}}", "42"),
     ],
 )
 def test_what_docker_users_write(template: str, out: str) -> None:
@@ -67,6 +84,8 @@ def test_what_docker_users_write(template: str, out: str) -> None:
         ("{{range .Name}}x{{end}}", "range can't iterate over web"),
         ("{{(.Name}}", "unclosed ("),
         ("{{upper}}", "wrong number of arguments for upper"),
+        ("{{$nope}}", "undefined variable: $nope"),
+        ("{{range $a, $b, $c := .Mounts}}{{end}}", "bad variable declaration $a, $b, $c"),
     ],
 )
 def test_anything_else_is_one_error_never_printed_back(template: str, problem: str) -> None:
