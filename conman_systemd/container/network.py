@@ -75,7 +75,9 @@ def netavark_options(spec: ContainerSpec, networks: list[dict[str, Any]], addres
         "container_name": spec.name,
         "networks": per_network,
         "network_info": {n["name"]: n for n in networks},
-        "port_mappings": ports,
+        # None, not []: netavark turns route_localnet on for the bridge whenever it gets a list
+        # (127.0.0.1:PORT needs it), which lets crafted frames reach the host's loopback.
+        "port_mappings": ports or None,
     }
 
 
@@ -202,7 +204,7 @@ def leave(paths: Paths, spec: ContainerSpec, name: str) -> None:
     options = read_json(options_file) or {}
     if name in options.get("networks", {}):
         one = {**options, "networks": {name: options["networks"][name]},
-               "network_info": {name: options["network_info"][name]}, "port_mappings": []}  # fmt: skip
+               "network_info": {name: options["network_info"][name]}, "port_mappings": None}  # fmt: skip
         single = f"{options_file}.{name}"
         write_atomic(single, fastjson.dumps(one))
         try:

@@ -130,6 +130,34 @@ def test_container_none_and_host_networks(net: Conman) -> None:
     assert "conman0" in {line.split(":")[1].strip() for line in host}  # the sandbox's own bridge
 
 
+def test_the_host_s_loopback_stays_the_host_s(net: Conman) -> None:
+    """The issue's finding: with the host's network a container reached a service on the host's
+    127.0.0.1. On a bridge, 127.0.0.1 is the container's own, and the bridge does not route the
+    loopback (route_localnet stays 0 while no port is published on it)."""
+    serve = [
+        "systemd-run",
+        "--unit",
+        "loopback-httpd",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "127.0.0.1:9999",
+        "-h",
+        "/tmp/www",
+    ]
+    assert net.system.run(serve).returncode == 0
+    try:
+        assert until(lambda: fetch(net, "http://127.0.0.1:9999/") == "hello\n")  # (it serves)
+        net.ok("run", "-d", "--name", "a", "busybox", "sleep", "1000")
+        assert fetch(net, "http://127.0.0.1:9999/", inside="a").startswith("rc=")
+        assert fetch(net, "http://10.90.0.1:9999/", inside="a").startswith("rc=")
+        localnet = "/proc/sys/net/ipv4/conf/conman0/route_localnet"
+        assert net.ok("exec", "a", "true") == "" and net.sh(f"cat {localnet}").stdout == "0\n"
+    finally:
+        net.system.run(["systemctl", "stop", "loopback-httpd"])
+
+
 def _traces(net: Conman, cid: str, address: str) -> list[str]:
     """What of one container its network left: a veth on a bridge, a lease, a firewall rule."""
     script = f"""
