@@ -269,6 +269,13 @@ def test_bad_network_input_is_one_line_and_sets_nothing_up(net: Conman, args: li
     assert sorted(net.ok("ps", "-a", "--format", "{{.Names}}").split()) == ["stopped", "web"]
 
 
+def test_an_internal_network_has_no_way_out(net: Conman) -> None:
+    net.ok("network", "create", "--internal", "--subnet", "10.99.5.0/24", "inner")
+    routes = net.ok("run", "--rm", "--network", "inner", "busybox", "ip", "route")
+    assert "default" not in routes and "10.99.5.0/24 dev eth0" in routes
+    assert "default via 10.90.0.1" in net.ok("run", "--rm", "busybox", "ip", "route")
+
+
 def test_a_network_in_use_is_not_removed(net: Conman) -> None:
     net.ok("network", "create", "blue")
     net.ok("create", "--name", "a", "--network", "blue", "busybox", "true")

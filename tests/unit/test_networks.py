@@ -252,3 +252,21 @@ def test_publish_all_adds_the_image_s_ports_that_no_publish_covers() -> None:
                                Port(host_port=0, container_port=53, protocol="udp"),
                                Port(host_port=0, container_port=443))  # fmt: skip
     assert (fields["network"], fields["networks"]) == ("bridge", ("conman",))
+
+
+def test_a_new_network_avoids_the_host_s_routes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conman_systemd.core import networks as module
+
+    route = (ipam.to_int("10.90.0.0"), ipam.to_int("255.255.254.0"))  # the host reaches 10.90.0.0/23
+    monkeypatch.setattr(module, "_host_routes", lambda: [route])
+    made = Networks(_paths(tmp_path)).create("conman")
+    assert made["subnets"][0]["subnet"] == "10.90.2.0/24"
+    monkeypatch.setattr(
+        module, "_host_routes", lambda: [(ipam.to_int("10.0.0.0"), ipam.to_int("255.0.0.0"))]
+    )
+    with pytest.raises(ConmanError) as e:
+        Networks(_paths(tmp_path)).create("blue")
+    assert (e.value.message, e.value.hint) == (
+        "no free subnet left in 10.90.0.0/16",
+        "give one with --subnet",
+    )
