@@ -11,6 +11,7 @@ down exactly what was set up, however the container ended. Stdlib only.
 from __future__ import annotations
 
 import os
+import sys
 
 from conman_systemd import fastjson, runner
 from conman_systemd.container import etc_files, ipam, mounts
@@ -157,14 +158,15 @@ def settings_of(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def tear_down(paths: Paths, spec: ContainerSpec) -> None:
     """Undo set_up, whatever part of it happened: netavark's teardown (veth, rules, aardvark's
-    names), the leases, the namespace. Errors are logged: a clean-up must go on."""
+    names), the leases, the namespace. A failed teardown is said on stderr (the unit's journal
+    for its clean-up): the clean-up must go on."""
     options_file, netns = _options_file(paths, spec.id), paths.netns(spec.id)
     options = read_json(options_file) or {}
     if options and os.path.exists(netns):
         try:
             _netavark(paths, "teardown", options_file, netns)
         except ConmanError as e:
-            debug(f"network: {e.message}")
+            print(f"conman: container {spec.name}: {e.message}", file=sys.stderr)
     ipam.release(paths, spec.id, (*spec.networks, *options.get("networks", {})))
     mounts.umount(netns)
     for path in (netns, options_file):
@@ -182,7 +184,10 @@ def join(paths: Paths, spec: ContainerSpec, network: dict[str, Any], aliases: tu
     address = ipam.lease(paths, network, spec.id)
     one = netavark_options(spec.replace(network_aliases=(*spec.network_aliases, *aliases), ports=()),
                            [network], {name: address}, {})  # fmt: skip
-    one["networks"][name]["interface_name"] = f"eth{len(options.get('networks', {}))}"
+    taken = {n["interface_name"] for n in options.get("networks", {}).values()}
+    one["networks"][name]["interface_name"] = next(
+        f"eth{i}" for i in range(len(taken) + 1) if f"eth{i}" not in taken
+    )
     single = f"{options_file}.{name}"
     write_atomic(single, fastjson.dumps(one))
     try:

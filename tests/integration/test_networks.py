@@ -305,3 +305,16 @@ def test_connect_and_disconnect_a_running_container(net: Conman) -> None:
     assert "eth1" not in net.ok("exec", "b", "ip", "-o", "link")
     assert "can't find a: NXDOMAIN" in net("exec", "b", "nslookup", "a").stdout
     assert net.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "b") == "1\n"
+    # interfaces are reused: eth0 and eth2 left, the next one is eth1
+    net.ok("network", "create", "red")
+    for step in (("connect", "blue"), ("connect", "red"), ("disconnect", "blue"), ("connect", "blue")):
+        net.ok("network", *step, "b")
+    links = [
+        line.split(":")[1].strip().split("@")[0]
+        for line in net.ok("exec", "b", "ip", "-o", "link").splitlines()
+    ]
+    assert sorted(links) == ["eth0", "eth1", "eth2", "lo"]
+    net.ok("stop", "-t", "0", "b")  # its next start sets its three networks up anew
+    net.ok("start", "b")
+    assert net.ok("inspect", "-f", "{{len .NetworkSettings.Networks}}", "b") == "3\n"
+    assert fetch(net, "http://a/", inside="b") == "hello\n"
