@@ -183,7 +183,7 @@ OPTIONS = (
            help="Seconds to wait after the stop signal before SIGKILL."),
     Option(flags=("--label",), dest="labels", kind=LIST, commands=_CONTAINER, help="Set a label K=V."),
     Option(flags=("--network",), dest="network", commands=_CONTAINER, parse=_net("parse_network"),
-           help="Network: bridge (the default), NAME, host, none, or container:NAME (shares its namespace)."),
+           help="Network: bridge (the default), NAME, host, none, or container:NAME (joins its namespace)."),
     Option(flags=("--network-alias",), dest="network_aliases", kind=LIST, commands=_CONTAINER,
            parse=_net("parse_alias"), help="Another name the container has on its networks."),
     Option(flags=("--ip",), dest="ip", commands=_CONTAINER, parse=_net("parse_ip"),
