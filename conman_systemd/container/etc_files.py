@@ -59,9 +59,9 @@ def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str]
 
 
 def resolv_text(spec: ContainerSpec, host_resolv: str | None, nameservers: list[str] | None = None) -> str:
-    """The host's file; --dns, --dns-search and --dns-option replace its lines of their kind (and
-    --dns the network's name servers)."""
-    servers = spec.dns or nameservers or ()
+    """The host's file; --dns, --dns-search and --dns-option replace its lines of their kind. On a
+    bridge the network's name server (nameservers) is the container's: --dns's are its upstream."""
+    servers = nameservers or spec.dns  # a network's name server asks --dns's for other names
     if host_resolv is None and not (servers or spec.dns_search or spec.dns_options):
         return "# The host has no /etc/resolv.conf.\n"
     search = " ".join(d for d in spec.dns_search if d != ".")  # `--dns-search .`: none

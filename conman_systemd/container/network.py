@@ -79,6 +79,9 @@ def netavark_options(spec: ContainerSpec, networks: list[dict[str, Any]], addres
         # None, not []: netavark turns route_localnet on for the bridge whenever it gets a list
         # (127.0.0.1:PORT needs it), which lets crafted frames reach the host's loopback.
         "port_mappings": ports or None,
+        # --dns: the servers aardvark-dns asks for this container's other names (podman's way),
+        # so the names of its network still resolve.
+        "dns_servers": list(spec.dns) or None,
     }
 
 

@@ -82,6 +82,16 @@ def test_containers_on_one_network_reach_each_other_by_name_and_one_on_another_c
     assert f"{gateway}\tgw\n" in net.ok("exec", "b", "cat", "/etc/hosts")
 
 
+def test_dns_servers_given_are_the_network_name_server_s_upstream(net: Conman) -> None:
+    # podman's way: the names of the network still resolve; aardvark-dns asks --dns for the rest
+    net.ok("run", "-d", "--name", "a", "busybox", "sleep", "1000")
+    net.ok("run", "-d", "--name", "b", "--dns", "192.0.2.53", "busybox", "sleep", "1000")
+    assert net.ok("exec", "b", "cat", "/etc/resolv.conf").splitlines()[0] == "nameserver 10.90.0.1"
+    address = net.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a").strip()
+    assert f"Address: {address}" in net.ok("exec", "b", "nslookup", "a")
+    assert " 192.0.2.53" in net.sh("cat /run/conman/networks/aardvark-dns/conman").stdout
+
+
 def test_published_ports_answer_on_the_sandbox_s_addresses(net: Conman) -> None:
     net.ok("run", "-d", "--name", "one", "-p", "127.0.0.1:8080:80", *HTTPD)
     net.ok("run", "-d", "--name", "two", "-p", "8081:80", *HTTPD)

@@ -184,5 +184,5 @@ def test_hosts_and_resolv_conf_on_a_bridge() -> None:
     host_resolv = "nameserver 10.0.0.1\nsearch corp.example\n"
     assert resolv_text(spec, host_resolv, ["10.90.0.1"]) == "search corp.example\nnameserver 10.90.0.1\n"
     assert resolv_text(spec.replace(dns=("9.9.9.9",)), host_resolv, ["10.90.0.1"]) == (
-        "search corp.example\nnameserver 9.9.9.9\n"  # --dns wins over the network's name server
+        "search corp.example\nnameserver 10.90.0.1\n"  # aardvark-dns asks 9.9.9.9 for other names
     )
