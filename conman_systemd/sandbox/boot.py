@@ -142,8 +142,8 @@ def main() -> None:
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     bind_readonly("/proc/sys")  # sysctls stay the host's business
     mount_tmpfs_keeping(config["keep"])
-    if config.get("private_network"):
-        loopback_up()
+    if config.get("own_network"):
+        loopback_up()  # (a new namespace has it down)
         # Its own network's sysctls (ip_forward, route_localnet...) are the sandbox's to set:
         # /proc/sys/net shows the reader's network namespace.
         mount("/proc/sys/net", "/proc/sys/net", None, MS_BIND)
@@ -157,7 +157,7 @@ def main() -> None:
     write_units(config)
     # conman inside reads it: with the host's network, containers default to it and no bridge
     # may be made (netavark would change the host's interfaces, firewall and sysctls).
-    write("/run/conman-sandbox/network", "private\n" if config.get("private_network") else "host\n")
+    write("/run/conman-sandbox/network", "private\n" if config.get("own_network") else "host\n")
     os.chdir("/")
     argv = [config["systemd"], "--system", f"--unit={config['target']}"]
     os.execve(argv[0], argv, config["env"])

@@ -58,6 +58,20 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def in_initial_network_namespace() -> bool:
+    """Whether we share the network namespace of the host's PID 1 (the host's network)."""
+    try:
+        return os.stat("/proc/self/ns/net").st_ino == os.stat("/proc/1/ns/net").st_ino
+    except OSError:  # PID 1's is not ours to see (root of a container, as on our build machines)
+        pass
+    try:  # loopback alone: a namespace a caller made for us (`unshare -n`), not a host's
+        with open("/proc/self/net/dev") as f:
+            names = [line.split(":", 1)[0].strip() for line in f.read().splitlines()[2:]]
+    except OSError:
+        return True  # cannot tell: the safe answer
+    return names != ["lo"]
+
+
 class Sandbox:
     """One booted sandbox. Use as a context manager: `with Sandbox() as sb: sb.run([...])`."""
 
@@ -112,6 +126,9 @@ class Sandbox:
             "systemd": plan.SYSTEMD,
             "env": env,
             "private_network": self.private_network,
+            # Whether the network is the sandbox's (or its caller's) to change: its own, or one
+            # the caller made (`unshare -n conman sandbox ...`): not the host's initial one.
+            "own_network": self.private_network or not in_initial_network_namespace(),
         }
 
     def boot(self) -> None:

@@ -275,3 +275,21 @@ conman run --rm --network host busybox ls /sys/class/net
     )
     assert (proc.returncode, proc.stdout) == (0, "lo: up\nlo 127.0.0.1/8\nprivate\nlo\n"), proc.stderr
     assert not [e for e in os.listdir("/run") if e.startswith("conman-sandbox-")]  # its notify socket's
+
+
+def test_bridges_only_where_the_network_is_not_the_host_s() -> None:
+    """conman inside reads which: with the host's network no bridge may be made; one the caller
+    made for the sandbox (`unshare -n`, loopback alone) is as good as `--network private`."""
+    show = [
+        "sandbox",
+        "--",
+        "sh",
+        "-c",
+        "cat /run/conman-sandbox/network; cat /proc/sys/net/ipv4/ip_forward",
+    ]
+    host = conman(*show)
+    assert (host.returncode, host.stdout.split()[0]) == (0, "host"), host.stderr
+    assert conman("sandbox", "--", "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward").returncode != 0
+    made = subprocess.run(["unshare", "-n", "conman", *show[:-1], show[-1] + "; echo 1 > /proc/sys/net/ipv4/ip_forward"],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert (made.returncode, made.stdout.split()[0]) == (0, "private"), made.stderr
