@@ -172,12 +172,18 @@ class Store:
     def create(self, spec: ContainerSpec) -> ContainerSpec:
         """Reserve the name, then write the spec and the runtime's config: of two creates of one
         name, exactly one wins. The spec as written: its named volumes made and their paths in, the
-        container whose network it joins by its ID."""
+        container whose network it joins by its ID; a bridged one's networks made and checked, its
+        host ports picked (of two creates of one port, exactly one wins)."""
         spec = self._joined(spec)
-        if spec.bridged:
-            from conman_systemd.core.network_plan import prepare
+        if not spec.bridged:
+            return self._create(spec)
+        from conman_systemd.container.filelock import FileLock
+        from conman_systemd.core.network_plan import prepare
 
-            spec = prepare(self.paths, spec, self.all())
+        with FileLock(os.path.join(self.paths.networks, ".ports.lock")):
+            return self._create(prepare(self.paths, spec, self.all()))
+
+    def _create(self, spec: ContainerSpec) -> ContainerSpec:
         self._reserve_name(spec.name, spec.id)
         try:
             os.makedirs(self.paths.containers, mode=0o700, exist_ok=True)  # root's alone, as names/

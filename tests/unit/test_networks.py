@@ -270,3 +270,24 @@ def test_a_new_network_avoids_the_host_s_routes(tmp_path: Path, monkeypatch: pyt
         "no free subnet left in 10.90.0.0/16",
         "give one with --subnet",
     )
+
+
+def test_of_creates_of_one_port_at_once_exactly_one_wins(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store_busybox_image(tmp_path)
+    with socket.socket() as probe:  # a port free on the loopback now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "conman_systemd", "--root", os.fspath(tmp_path), "create", "-p",
+            f"127.0.0.1:{port}:80", "busybox", "true"]  # fmt: skip
+    creates = [
+        subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1] for p in creates]
+    results = [(p.returncode, err) for p, err in zip(creates, errors, strict=True)]
+    assert sorted(code for code, _ in results) == [0, 125, 125, 125, 125, 125], results
+    assert all("is already published by" in err for code, err in results if code)
+    assert len(os.listdir(tmp_path / "containers")) == 1
