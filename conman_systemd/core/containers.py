@@ -179,7 +179,9 @@ class Store:
             return self._create(spec)
         from conman_systemd.container.filelock import FileLock
         from conman_systemd.core.network_plan import prepare
+        from conman_systemd.core.networks import check_bridges_allowed
 
+        check_bridges_allowed()  # before the lock's directory is made: a refusal leaves nothing
         with FileLock(os.path.join(self.paths.networks, ".ports.lock")):
             return self._create(prepare(self.paths, spec, self.all()))
 

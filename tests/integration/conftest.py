@@ -48,6 +48,7 @@ find /sys/fs/cgroup -path '*conman.slice/conman-*' -maxdepth 4 -type d 2>/dev/nu
 ls /var/lib/conman/containers 2>/dev/null | sed 's/^/state /'
 ls /var/lib/conman/names 2>/dev/null | sed 's/^/name /'
 ls /var/lib/conman/volumes 2>/dev/null | sed 's/^/volume /'
+ls /var/lib/conman/networks 2>/dev/null | grep -vx conman.json | sed 's/^/network /'
 ls /run/conman 2>/dev/null | grep -vx -e runc -e crun -e containers -e networks | sed 's/^/runtime /'
 for f in /run/conman/networks/leases/*.json; do [ -e "$f" ] && echo "lease $(basename $f .json) $(cat $f)"; done
 if [ "$(cat /run/conman-sandbox/network 2>/dev/null)" = private ]; then  # the sandbox's own network
