@@ -34,53 +34,31 @@ from conman_systemd.bench.profile import profile
 from conman_systemd.bench.setup import RUNTIMES, Setup, describe_entry, sh
 
 
-def run_rm_true(setup: Setup) -> dict[str, Contender]:
+def run_rm_true(setup: Setup, bridge: bool = False) -> dict[str, Contender]:
+    """`run --rm true` of each engine and runtime: conman with its default network (the host's in
+    a sandbox sharing it) and podman with none, next to the floor; with bridge, each on its
+    default bridge network (a namespace, a veth pair, an address, DNS), without the floor."""
     contenders: dict[str, Contender] = {}
+    conman_network = ["--network", "bridge"] if bridge else []
+    podman_network = "--network=bridge" if bridge else "--network=none"
+    label = ", bridge" if bridge else ""
     for runtime in RUNTIMES:
 
         def conman(i: int, runtime: str = runtime) -> None:
-            sh(["conman", "run", "--rm", "--runtime", runtime, "bench-busybox", "true"])
+            sh(["conman", "run", "--rm", *conman_network, "--runtime", runtime, "bench-busybox", "true"])
 
         def podman(i: int, runtime: str = runtime) -> None:
-            sh([*setup.podman_cmd(runtime), "run", "--rm", "--network=none", "bench-busybox", "true"])
+            sh([*setup.podman_cmd(runtime), "run", "--rm", podman_network, "bench-busybox", "true"])
 
         def floor(i: int, runtime: str = runtime) -> None:
             sh(["systemd-run", "--quiet", "--wait", "--collect", "-p", "Delegate=yes", runtime, "run",
                 "--bundle", setup.bundle, f"bench-{os.getpid()}-{i}"])  # fmt: skip
 
-        contenders[f"conman run --rm ({runtime})"] = conman
+        contenders[f"conman run --rm{label} ({runtime})"] = conman
         if setup.podman:
-            contenders[f"podman run --rm ({runtime})"] = podman
-        contenders[f"systemd-run + {runtime} run (floor)"] = floor
-    return contenders
-
-
-def run_rm_true_bridged(setup: Setup) -> dict[str, Contender]:
-    """Each engine on its default bridge network: a namespace, a veth pair, an address, DNS."""
-    contenders: dict[str, Contender] = {}
-    for runtime in RUNTIMES:
-
-        def conman(i: int, runtime: str = runtime) -> None:
-            sh(
-                [
-                    "conman",
-                    "run",
-                    "--rm",
-                    "--network",
-                    "bridge",
-                    "--runtime",
-                    runtime,
-                    "bench-busybox",
-                    "true",
-                ]
-            )
-
-        def podman(i: int, runtime: str = runtime) -> None:
-            sh([*setup.podman_cmd(runtime), "run", "--rm", "--network=bridge", "bench-busybox", "true"])
-
-        contenders[f"conman run --rm, bridge ({runtime})"] = conman
-        if setup.podman:
-            contenders[f"podman run --rm, bridge ({runtime})"] = podman
+            contenders[f"podman run --rm{label} ({runtime})"] = podman
+        if not bridge:
+            contenders[f"systemd-run + {runtime} run (floor)"] = floor
     return contenders
 
 
@@ -174,7 +152,9 @@ def main() -> int:
             if shares_host_network_in_sandbox():
                 print("(bridge: skipped in a sandbox sharing the host's network: use --network private)")
             else:
-                results["run --rm true, bridge"] = samples = measure(run_rm_true_bridged(setup), args.rounds)
+                results["run --rm true, bridge"] = samples = measure(
+                    run_rm_true(setup, bridge=True), args.rounds
+                )
                 tables.append(
                     table("run --rm true on the default bridge", samples, "conman run --rm, bridge (crun)")
                 )

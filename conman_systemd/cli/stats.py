@@ -80,8 +80,10 @@ def rows(lc: Lifecycle, specs: list[ContainerSpec]) -> list[dict[str, str]]:
 def _net_io(lc: Lifecycle, spec: ContainerSpec) -> str:
     """Bytes received / sent on a bridged container's interfaces (its namespace's /proc/net/dev);
     `--` on the host's network or none: nothing of its own to count."""
+    if not spec.bridged:
+        return "--"
     pid = int(lc.store.records(spec.id).started.get("pid") or 0)
-    if not spec.bridged or not pid:
+    if not pid:
         return "--"
     try:
         with open(f"/proc/{pid}/net/dev") as f:

@@ -177,12 +177,9 @@ class Store:
         spec = self._joined(spec)
         if not spec.bridged:
             return self._create(spec)
-        from conman_systemd.container.filelock import FileLock
-        from conman_systemd.core.network_plan import prepare
-        from conman_systemd.core.networks import check_bridges_allowed
+        from conman_systemd.core.network_plan import locked, prepare
 
-        check_bridges_allowed()  # before the lock's directory is made: a refusal leaves nothing
-        with FileLock(os.path.join(self.paths.networks, ".ports.lock")):
+        with locked(self.paths):
             return self._create(prepare(self.paths, spec, self.all()))
 
     def _create(self, spec: ContainerSpec) -> ContainerSpec:
@@ -208,9 +205,9 @@ class Store:
 
     def _joined(self, spec: ContainerSpec) -> ContainerSpec:
         """--network container:NAME by that container's ID (no such container: the error)."""
-        if not spec.network.startswith("container:") or is_id(spec.network[10:]):
+        if spec.network_of is None or is_id(spec.network_of):
             return spec
-        return spec.replace(network=f"container:{self.resolve(spec.network[10:]).id}")
+        return spec.replace(network=f"container:{self.resolve(spec.network_of).id}")
 
     def declare(self, spec: ContainerSpec) -> None:
         """A declared container at its unit's start: created, or (when a restart or an unclean end
@@ -227,13 +224,18 @@ class Store:
             return
         if not old.declared or old.name != spec.name:
             raise ConmanError(f"container {old.name} has the ID of declared container {spec.name}")
-        if spec.bridged:  # a port picked at its first start stays its own
-            from conman_systemd.core.network_plan import prepare
+        if not spec.bridged:
+            self._redeclare(old, spec)
+            return
+        from conman_systemd.core.network_plan import locked, prepare
 
-            picked = {(p.container_port, p.protocol): p.host_port for p in old.ports}
-            ports = tuple(p.replace(host_port=p.host_port or picked.get((p.container_port, p.protocol), 0))
-                          for p in spec.ports)  # fmt: skip
-            spec = prepare(self.paths, spec.replace(ports=ports), self.all())
+        picked = {(p.container_port, p.protocol): p.host_port for p in old.ports}  # its own, kept
+        ports = tuple(p.replace(host_port=p.host_port or picked.get((p.container_port, p.protocol), 0))
+                      for p in spec.ports)  # fmt: skip
+        with locked(self.paths):
+            self._redeclare(old, prepare(self.paths, spec.replace(ports=ports), self.all()))
+
+    def _redeclare(self, old: ContainerSpec, spec: ContainerSpec) -> None:
         etc_files.write(self.paths, spec)
         self._save_with_volumes(spec.replace(volumes=_same_anonymous(old, spec)))
         remove_records(self.paths, spec.id, ("error",))  # this start writes its own

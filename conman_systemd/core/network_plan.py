@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 
+from conman_systemd.container.filelock import FileLock
 from conman_systemd.container.ipam import in_subnet
 from conman_systemd.core.networks import Networks, check_bridges_allowed
 from conman_systemd.errors import ConmanError
@@ -24,10 +25,15 @@ if TYPE_CHECKING:
 EPHEMERAL = "/proc/sys/net/ipv4/ip_local_port_range"
 
 
-def prepare(paths: Paths, spec: ContainerSpec, others: Iterable[ContainerSpec]) -> ContainerSpec:
-    if not spec.bridged:
-        return spec
+def locked(paths: Paths) -> FileLock:
+    """Held while a bridged container's ports are picked and its spec written: of two creates of one
+    port, exactly one wins. Bridges are checked allowed first: a refusal leaves nothing behind."""
     check_bridges_allowed()
+    return FileLock(os.path.join(paths.networks, ".ports.lock"))
+
+
+def prepare(paths: Paths, spec: ContainerSpec, others: Iterable[ContainerSpec]) -> ContainerSpec:
+    """Its networks made or found, --ip checked, host ports picked (under locked())."""
     networks = [Networks(paths).get(name) for name in spec.networks]
     others = [o for o in others if o.id != spec.id]
     if spec.ip:

@@ -13,8 +13,8 @@ import time
 
 from conman_systemd import fastjson
 from conman_systemd.container.filelock import FileLock
-from conman_systemd.container.ipam import in_subnet, parse_subnet, to_int, to_text
-from conman_systemd.container.paths import is_name, read_json
+from conman_systemd.container.ipam import hosts, in_subnet, parse_subnet, to_int, to_text
+from conman_systemd.container.paths import is_name, read_json, write_atomic
 from conman_systemd.errors import ConmanError
 
 TYPE_CHECKING = False
@@ -97,7 +97,7 @@ class Networks:
                     raise ConmanError(f"network {name} already exists")
             used = [n["subnets"][0]["subnet"] for n in existing]
             subnet = self._subnet(subnet, used, default=name == DEFAULT_NETWORK)
-            first, bits = parse_subnet(subnet)
+            first, _ = parse_subnet(subnet)
             gateway = self._gateway(gateway or to_text(first + 1), subnet)
             network = {
                 "name": name, "id": os.urandom(32).hex(), "driver": "bridge",
@@ -106,9 +106,6 @@ class Networks:
                 "internal": internal, "dns_enabled": True, "ipam_options": {"driver": "host-local"},
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "labels": labels or {},
             }  # fmt: skip
-            os.makedirs(self.paths.networks, mode=0o700, exist_ok=True)
-            from conman_systemd.container.paths import write_atomic
-
             write_atomic(self.paths.network(name), fastjson.dumps(network), 0o644)
             return network
 
@@ -137,7 +134,7 @@ class Networks:
     @staticmethod
     def _gateway(gateway: str, subnet: str) -> str:
         try:
-            inside = in_subnet(gateway, subnet) and to_int(gateway) in _hosts_of(subnet)
+            inside = in_subnet(gateway, subnet) and to_int(gateway) in hosts(subnet)
         except ValueError:
             inside = False
         if not inside:
@@ -159,12 +156,6 @@ class Networks:
             raise ConmanError(f"network {name} is in use by container {users[0]}",
                               hint="remove its containers first (conman rm -f NAME)")  # fmt: skip
         os.unlink(self.paths.network(name))
-
-
-def _hosts_of(subnet: str) -> range:
-    from conman_systemd.container.ipam import hosts
-
-    return hosts(subnet)
 
 
 def _overlap(a: str, b: str) -> bool:

@@ -119,6 +119,5 @@ def _health_lines(spec: ContainerSpec) -> list[str]:
 
 def _publish(port: Port) -> str:
     """-p's text of a published port, its host port as it was picked."""
-
     host = f"{port.host_ip}:" if port.host_ip else ""
     return f"{host}{port.span(port.host_port)}:{port.span(port.container_port)}/{port.protocol}"
