@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 HOST_HOSTS = "/etc/hosts"
 HOST_RESOLV = "/etc/resolv.conf"
+HOST_GATEWAY = "host-gateway"  # --add-host HOST:host-gateway: the container's network's gateway
 FILES = ("hosts", "resolv.conf")  # in the container's state directory, bound to /etc/NAME
 LOOPBACK = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 MAX_READ = 1 << 20  # a host file that large is not one to copy
@@ -51,7 +52,7 @@ def hosts_text(spec: ContainerSpec, host_hosts: str | None, addresses: list[str]
         base += f"127.0.1.1\t{spec.hostname}\n"  # as Debian names a host without a fixed address
     for entry in spec.add_hosts:  # --add-host HOST:IP, last, as docker adds them
         host, _, address = entry.partition(":")
-        if address == "host-gateway":  # the host's address on the container's network
+        if address == HOST_GATEWAY:  # the host's address on the container's network
             address = gateway
         if address:
             base += f"{address}\t{host}\n"

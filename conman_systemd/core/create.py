@@ -177,7 +177,9 @@ def network_fields(opts: RunOptions, exposed: list[str]) -> dict[str, Any]:
         given = {(p.container_port, p.protocol) for p in ports}
         ports += tuple(p for p in map(parse_publish, exposed) if (p.container_port, p.protocol) not in given)
     if network in ("host", "none") or network.startswith("container:"):
-        gateway = [h for h in opts.add_hosts if h.endswith(":host-gateway")]
+        from conman_systemd.container.etc_files import HOST_GATEWAY
+
+        gateway = [h for h in opts.add_hosts if h.endswith(f":{HOST_GATEWAY}")]
         bridge_only = (("--publish", opts.publish), ("--network-alias", opts.network_aliases),
                        ("--ip", opts.ip), ("--mac-address", opts.mac_address),
                        ("--add-host HOST:host-gateway", gateway))  # fmt: skip

@@ -3,6 +3,7 @@ and /etc/hosts say (container/etc_files.py writes them). Loaded only when one is
 
 from __future__ import annotations
 
+from conman_systemd.container.etc_files import HOST_GATEWAY
 from conman_systemd.core.options import parse_hostname
 from conman_systemd.errors import ConmanError, quoted
 
@@ -34,9 +35,6 @@ def parse_dns_option(text: str) -> str:
     if not text or any(c.isspace() for c in text) or len(text) > 256:
         raise ConmanError(f"invalid --dns-option {quoted(text)}: use one resolv.conf option, e.g. ndots:2")
     return text
-
-
-HOST_GATEWAY = "host-gateway"
 
 
 def parse_add_host(text: str) -> str:
